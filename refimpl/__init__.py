@@ -1,0 +1,19 @@
+"""refimpl: the reference implementation of *Geometric GNNs from scratch*.
+
+Small NumPy modules, one per idea, every backward pass written by hand:
+
+- ``layers``: linear layer and activations (forward/backward pairs)
+- ``losses``: mean-squared error, softmax cross-entropy
+- ``scatter``: gather, scatter-sum, scatter-mean (nodes <-> edges <-> graphs)
+- ``graph``: the ``Graph`` container, edge lists, batching
+- ``message_passing``: the basic message-passing layer, GCN, pooling
+- ``optim``, ``init``: optimizers and seeded initializers
+- ``gradcheck``: finite-difference gradient checks
+- ``datasets``: data that ships with the package
+
+Conventions (see the book's conventions page): ``edge_index`` is (2, E) with
+row 0 the source j and row 1 the target i, messages travel j -> i;
+``batch[a]`` is the graph of atom a; float64 everywhere; randomness comes
+from a ``np.random.default_rng(seed)`` passed in.
+"""
+__version__ = "0.1.0"

@@ -1,0 +1,124 @@
+"""Message passing on graphs: the basic layer, GCN, and pooling for graph-level outputs.
+
+Convention: ``edge_index`` (2, E), row 0 source j, row 1 target i; messages
+travel j -> i and are summed at i.
+
+The basic layer (eq. 3.3, from the lecture):
+
+    h_i' = h_i W_self + (sum_{j in N(i)} h_j) W_neigh + b
+
+followed by a nonlinearity applied separately (``refimpl.layers``), so each
+piece stays a forward/backward pair that can be tested alone.
+
+GCN (Kipf & Welling, eq. 3.5) with symmetric normalization and self-loops:
+
+    h_i' = sum_{j in N(i) + {i}} (1 / sqrt(d_i d_j)) h_j W + b,   d = degree incl. self-loop
+"""
+import numpy as np
+
+from . import scatter
+from .graph import add_self_loops
+from .layers import linear_backward, linear_forward
+from .validate import as_edge_index, as_float_array, as_index_array, check_positive_int
+
+
+# ----------------------------------------------------------------------------- basic layer
+def message_passing_forward(h, edge_index, W_self, W_neigh, b):
+    """One round of the basic layer, before the nonlinearity (eq. 3.3).
+
+    h: (N, D_in); edge_index: (2, E); W_self, W_neigh: (D_in, D_out); b: (D_out,).
+    Returns out: (N, D_out).
+    """
+    h = as_float_array("h", h, ndim=2)
+    edge_index = as_edge_index(edge_index, num_nodes=h.shape[0])
+    src, dst = edge_index
+    agg, agg_cache = scatter.scatter_sum_forward(h[src], dst, h.shape[0])  # sum_j h_j at i
+    self_part, self_cache = linear_forward(h, W_self, b)
+    neigh_part, neigh_cache = linear_forward(agg, W_neigh)
+    return self_part + neigh_part, (src, agg_cache, self_cache, neigh_cache, h.shape[0])
+
+
+def message_passing_backward(dout, cache):
+    """Gradients of ``message_passing_forward``. Returns (dh, dW_self, dW_neigh, db)."""
+    src, agg_cache, self_cache, neigh_cache, n = cache
+    dh, dW_self, db = linear_backward(dout, self_cache)
+    dagg, dW_neigh, _ = linear_backward(dout, neigh_cache)
+    dmsg = scatter.scatter_sum_backward(dagg, agg_cache)          # (E, D_in): gradient of h_j on each edge
+    dh = dh + scatter.gather_backward(dmsg, (src, n))             # back to the source nodes
+    return dh, dW_self, dW_neigh, db
+
+
+# ----------------------------------------------------------------------------- GCN
+def gcn_norm(edge_index, num_nodes, self_loops=True):
+    """Symmetric GCN normalization (eq. 3.4).
+
+    Adds self-loops (optionally), then weights edge j -> i by ``1 / sqrt(d_i d_j)``
+    with d the in-degree counted on the returned edges.
+    Returns (edge_index (2, E'), edge_weight (E',)). Isolated nodes without
+    self-loops get no edges, so no division by zero occurs.
+    """
+    num_nodes = check_positive_int("num_nodes", num_nodes)
+    edge_index = as_edge_index(edge_index, num_nodes=num_nodes)
+    if self_loops:
+        edge_index = add_self_loops(edge_index, num_nodes)
+    deg = np.bincount(edge_index[1], minlength=num_nodes).astype(np.float64)
+    inv_sqrt = np.zeros_like(deg)
+    inv_sqrt[deg > 0] = deg[deg > 0] ** -0.5
+    return edge_index, inv_sqrt[edge_index[0]] * inv_sqrt[edge_index[1]]
+
+
+def gcn_conv_forward(h, edge_index, edge_weight, W, b):
+    """GCN layer: ``out_i = sum_{j->i} w_ji (h_j W) + b`` with weights from ``gcn_norm``.
+
+    h: (N, D_in); edge_index: (2, E); edge_weight: (E,); W: (D_in, D_out); b: (D_out,).
+    Returns out: (N, D_out).
+    """
+    h = as_float_array("h", h, ndim=2)
+    edge_index = as_edge_index(edge_index, num_nodes=h.shape[0])
+    edge_weight = as_float_array("edge_weight", edge_weight, shape=(edge_index.shape[1],))
+    hw, lin_cache = linear_forward(h, W)
+    src, dst = edge_index
+    out, sc_cache = scatter.scatter_sum_forward(edge_weight[:, None] * hw[src], dst, h.shape[0])
+    b = as_float_array("b", b, shape=(hw.shape[1],))
+    return out + b, (src, edge_weight, hw, lin_cache, sc_cache)
+
+
+def gcn_conv_backward(dout, cache):
+    """Gradients of ``gcn_conv_forward`` w.r.t. h, W, b. Returns (dh, dW, db).
+
+    The normalization weights are constants of the graph, so no gradient flows to them.
+    """
+    src, edge_weight, hw, lin_cache, sc_cache = cache
+    db = np.asarray(dout).sum(axis=0)
+    dmsg = scatter.scatter_sum_backward(dout, sc_cache) * edge_weight[:, None]
+    dhw = scatter.gather_backward(dmsg, (src, hw.shape[0]))
+    dh, dW, _ = linear_backward(dhw, lin_cache)
+    return dh, dW, db
+
+
+# ----------------------------------------------------------------------------- pooling
+def global_sum_pool_forward(h, batch, num_graphs=None):
+    """Graph readout by summation: ``out[g] = sum_{a : batch[a] = g} h[a]``.
+
+    h: (N, D); batch: (N,) sorted graph ids; num_graphs: G (default max(batch) + 1). Returns (G, D).
+    """
+    batch = as_index_array("batch", batch)
+    num_graphs = int(batch.max()) + 1 if num_graphs is None else num_graphs
+    return scatter.scatter_sum_forward(h, batch, num_graphs)
+
+
+def global_sum_pool_backward(dout, cache):
+    """Every node receives its graph's gradient."""
+    return scatter.scatter_sum_backward(dout, cache)
+
+
+def global_mean_pool_forward(h, batch, num_graphs=None):
+    """Graph readout by averaging over each graph's nodes. h: (N, D); batch: (N,). Returns (G, D)."""
+    batch = as_index_array("batch", batch)
+    num_graphs = int(batch.max()) + 1 if num_graphs is None else num_graphs
+    return scatter.scatter_mean_forward(h, batch, num_graphs)
+
+
+def global_mean_pool_backward(dout, cache):
+    """Every node receives its graph's gradient divided by the graph's size."""
+    return scatter.scatter_mean_backward(dout, cache)

@@ -1,0 +1,139 @@
+"""The registry of every refimpl function that has a hand-written backward.
+
+One row per layer or op. ``test_gradients.py`` runs a finite-difference check on
+every row and ``test_symmetry.py`` a permutation check on every row that says
+how a node permutation acts on it. Adding a layer means adding one row here;
+``test_registry_is_complete`` fails if a ``*_backward`` in refimpl has no row.
+"""
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+
+from refimpl import layers, losses, message_passing as mp, scatter
+
+
+@dataclass
+class Row:
+    name: str
+    forward: Callable          # forward(**inputs) -> (out, cache)
+    backward: Callable         # backward(dout, cache) -> grad or tuple of grads
+    make_inputs: Callable      # make_inputs(rng) -> dict of inputs
+    wrt: tuple                 # input name for each returned gradient (None: skip)
+    # permute(inputs, perm) -> (permuted inputs, function mapping the original output
+    # to the output expected on the permuted inputs). None: no node permutation applies.
+    permute: Optional[Callable] = None
+    # name of the refimpl backward this row tests, when ``backward`` is a wrapper around it
+    covers: Optional[str] = None
+
+    @property
+    def covered(self):
+        return self.covers or self.backward.__name__
+
+
+def random_graph(rng, n=7, e=15):
+    """A random directed multigraph with n nodes and e edges (self-loops and repeats allowed)."""
+    return rng.integers(0, n, size=(2, e))
+
+
+def relabel_edges(edge_index, perm):
+    """Edges after moving node ``perm[k]`` to position k (new = old[perm])."""
+    inv = np.argsort(perm)
+    return inv[edge_index]
+
+
+# --- helpers for the rows' permutation behaviour ---------------------------------------------
+def _perm_nodes_equivariant(keys_nodes, key_edges=None):
+    def permute(inputs, perm):
+        new = dict(inputs)
+        for k in keys_nodes:
+            new[k] = inputs[k][perm]
+        if key_edges:
+            new[key_edges] = relabel_edges(inputs[key_edges], perm)
+        return new, lambda out: out[perm]
+    return permute
+
+
+def _scatter_inputs(rng, trailing=(3,)):
+    n, e = 5, 12
+    return {"src": rng.normal(size=(e,) + trailing), "index": rng.integers(0, n, size=e), "dim_size": n}
+
+
+def _perm_scatter(inputs, perm):
+    # permuting the bins relabels index; the output rows move with them
+    new = dict(inputs, index=np.argsort(perm)[inputs["index"]])
+    return new, lambda out: out[perm]
+
+
+def _mp_inputs(rng):
+    n, d_in, d_out = 6, 3, 4
+    return {"h": rng.normal(size=(n, d_in)), "edge_index": random_graph(rng, n, 14),
+            "W_self": rng.normal(size=(d_in, d_out)), "W_neigh": rng.normal(size=(d_in, d_out)),
+            "b": rng.normal(size=d_out)}
+
+
+def _gcn_inputs(rng):
+    n, d_in, d_out = 6, 3, 4
+    ei, w = mp.gcn_norm(random_graph(rng, n, 10), n)
+    return {"h": rng.normal(size=(n, d_in)), "edge_index": ei, "edge_weight": w,
+            "W": rng.normal(size=(d_in, d_out)), "b": rng.normal(size=d_out)}
+
+
+def _pool_inputs(rng):
+    return {"h": rng.normal(size=(9, 3)), "batch": np.array([0, 0, 0, 1, 1, 2, 2, 2, 2]), "num_graphs": 4}
+
+
+def _perm_pool(inputs, perm):
+    # permuting nodes *within* each graph leaves every graph's readout unchanged
+    within = np.lexsort((np.argsort(perm), inputs["batch"]))  # random order, batch kept sorted
+    return dict(inputs, h=inputs["h"][within]), lambda out: out
+
+
+def _act_inputs(rng):
+    return {"x": rng.normal(size=(4, 5)) * 2}
+
+
+def _act_row(name):
+    f, b = layers.ACTIVATIONS[name]
+    return Row(name, f, b, _act_inputs, ("x",), _perm_nodes_equivariant(["x"]))
+
+
+def _scalar_loss_backward(fn):
+    # losses return a float and their backward takes only the cache; scale by dout
+    return lambda dout, cache: float(dout) * fn(cache)
+
+
+REGISTRY = [
+    Row("linear", layers.linear_forward, layers.linear_backward,
+        lambda rng: {"x": rng.normal(size=(5, 3)), "W": rng.normal(size=(3, 4)), "b": rng.normal(size=4)},
+        ("x", "W", "b"), _perm_nodes_equivariant(["x"])),
+    Row("linear_no_bias", layers.linear_forward, layers.linear_backward,
+        lambda rng: {"x": rng.normal(size=(2, 5, 3)), "W": rng.normal(size=(3, 4))},
+        ("x", "W", None)),
+    *[_act_row(name) for name in layers.ACTIVATIONS],
+    Row("mse", losses.mse_forward, _scalar_loss_backward(losses.mse_backward),
+        lambda rng: {"pred": rng.normal(size=(6, 2)), "target": rng.normal(size=(6, 2))},
+        ("pred",), covers="mse_backward"),
+    Row("softmax_cross_entropy", losses.softmax_cross_entropy_forward,
+        _scalar_loss_backward(losses.softmax_cross_entropy_backward),
+        lambda rng: {"logits": rng.normal(size=(6, 4)) * 3, "labels": rng.integers(0, 4, size=6)},
+        ("logits",), covers="softmax_cross_entropy_backward"),
+    Row("gather", scatter.gather_forward, scatter.gather_backward,
+        lambda rng: {"x": rng.normal(size=(5, 3)), "index": rng.integers(0, 5, size=11)}, ("x",)),
+    Row("scatter_sum", scatter.scatter_sum_forward, scatter.scatter_sum_backward,
+        _scatter_inputs, ("src",), _perm_scatter),
+    Row("scatter_sum_1d", scatter.scatter_sum_forward, scatter.scatter_sum_backward,
+        lambda rng: _scatter_inputs(rng, ()), ("src",), _perm_scatter),
+    Row("scatter_mean", scatter.scatter_mean_forward, scatter.scatter_mean_backward,
+        _scatter_inputs, ("src",), _perm_scatter),
+    Row("scatter_mean_3d", scatter.scatter_mean_forward, scatter.scatter_mean_backward,
+        lambda rng: _scatter_inputs(rng, (2, 3)), ("src",), _perm_scatter),
+    Row("message_passing", mp.message_passing_forward, mp.message_passing_backward, _mp_inputs,
+        ("h", "W_self", "W_neigh", "b"), _perm_nodes_equivariant(["h"], "edge_index")),
+    Row("gcn_conv", mp.gcn_conv_forward, mp.gcn_conv_backward, _gcn_inputs,
+        ("h", "W", "b"), _perm_nodes_equivariant(["h"], "edge_index")),
+    Row("global_sum_pool", mp.global_sum_pool_forward, mp.global_sum_pool_backward, _pool_inputs,
+        ("h",), _perm_pool),
+    Row("global_mean_pool", mp.global_mean_pool_forward, mp.global_mean_pool_backward, _pool_inputs,
+        ("h",), _perm_pool),
+]
