@@ -10,6 +10,10 @@ Small NumPy modules, one per idea, every backward pass written by hand:
 - ``optim``, ``init``: optimizers and seeded initializers
 - ``gradcheck``: finite-difference gradient checks
 - ``datasets``: data that ships with the package
+- ``geometry``: random rotations/reflections/translations/permutations; displacement,
+  distance, unit vector (forward/backward pairs, safe at coincident atoms)
+- ``symmetry``: numerical invariance/equivariance errors of any function of (Z, pos)
+- ``radius``: radius and k-nearest-neighbour graphs (k-d tree), smooth cutoff envelopes
 
 Conventions (see the book's conventions page): ``edge_index`` is (2, E) with
 row 0 the source j and row 1 the target i, messages travel j -> i;

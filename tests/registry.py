@@ -137,3 +137,27 @@ REGISTRY = [
     Row("global_mean_pool", mp.global_mean_pool_forward, mp.global_mean_pool_backward, _pool_inputs,
         ("h",), _perm_pool),
 ]
+
+
+# --- pair geometry (refimpl.geometry): r_ij = x_j - x_i, |r_ij|, r_ij / |r_ij| ------------------
+# Rotation, reflection, translation and permutation behaviour of these rows is tested in
+# tests/test_geometry.py (the permute field above only knows node features x/h/src).
+from refimpl import geometry  # noqa: E402
+
+
+def _displacement_inputs(rng):
+    return {"pos": rng.normal(size=(6, 3)) * 2, "edge_index": random_graph(rng, 6, 14)}
+
+
+def _edge_vectors(rng):
+    # lengths kept away from 0, where |r| and r/|r| are not differentiable
+    r = rng.normal(size=(9, 3))
+    return {"r": r * (0.5 + rng.random((9, 1))) / np.linalg.norm(r, axis=1, keepdims=True)}
+
+
+REGISTRY += [
+    Row("displacement", geometry.displacement_forward, geometry.displacement_backward,
+        _displacement_inputs, ("pos",)),
+    Row("distance", geometry.distance_forward, geometry.distance_backward, _edge_vectors, ("r",)),
+    Row("unit_vector", geometry.unit_vector_forward, geometry.unit_vector_backward, _edge_vectors, ("r",)),
+]
