@@ -1,0 +1,96 @@
+"""The single-source exercise pipeline: generated notebooks in sync, clean, and graded in both directions."""
+import json
+import pathlib
+
+import pytest
+import yaml
+
+import clean_notebooks
+import make_exercises
+from refimpl.checks import exercises_for, load_all, load_namespace, run_check
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+NAMES = [p.stem for p in SOLUTIONS]
+
+
+def test_exercises_are_generated_from_solutions():
+    assert make_exercises.main(["--check"]) == 0, "run: python tools/make_exercises.py"
+
+
+def test_notebooks_are_committed_without_outputs():
+    assert clean_notebooks.main(["--check"]) == 0, "run: python tools/clean_notebooks.py"
+
+
+def test_every_notebook_with_checks_has_exercise_solution_and_test_module():
+    notebooks = {ex.notebook for ex in load_all().values()}
+    assert notebooks, "no exercise is registered"
+    for nb in notebooks:
+        assert (ROOT / "solutions" / f"{nb}.ipynb").exists(), f"solutions/{nb}.ipynb missing"
+        assert (ROOT / "exercises" / f"{nb}.ipynb").exists(), f"exercises/{nb}.ipynb missing"
+        assert (ROOT / "tests" / "exercises" / f"test_{nb}.py").exists(), f"tests/exercises/test_{nb}.py missing"
+    assert set(NAMES) <= notebooks, f"solution notebooks without checks: {sorted(set(NAMES) - notebooks)}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_unsolved_exercise_fails_every_check(name):
+    namespace, _ = load_namespace(ROOT / "exercises" / f"{name}.ipynb")
+    checks = [c for ex in exercises_for(name) for c in ex.checks]
+    passed = [c.name for c in checks if run_check(c, namespace).passed]
+    assert not passed, f"checks that pass on the unsolved exercises/{name}.ipynb: {passed}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_solution_passes_every_check(name):
+    namespace, errors = load_namespace(ROOT / "solutions" / f"{name}.ipynb")
+    assert not errors, errors
+    failed = {c.name: r.message for ex in exercises_for(name) for c in ex.checks
+              if not (r := run_check(c, namespace)).passed}
+    assert not failed, failed
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_install_cell_installs_the_configured_package(name):
+    url = yaml.safe_load((ROOT / "_config.yml").read_text())["course"]["package_url"]
+    for folder in ("solutions", "exercises"):
+        first = json.loads((ROOT / folder / f"{name}.ipynb").read_text())["cells"][0]
+        assert "colab-install" in first["metadata"]["tags"]
+        assert url in "".join(first["source"])
+
+
+def test_solution_regions_become_stubs_with_hints():
+    text = "def f(x):\n    # BEGIN SOLUTION\n    # HINT: square it\n    return x * x\n    # END SOLUTION\n"
+    stub = make_exercises.strip_solutions(text, "t")
+    assert "x * x" not in stub
+    assert "    raise NotImplementedError('Exercise: square it')" in stub
+    ns = {}
+    exec(stub, ns)
+    with pytest.raises(NotImplementedError, match="square it"):
+        ns["f"](2)
+
+
+@pytest.mark.parametrize("text", ["# BEGIN SOLUTION\nx = 1\n", "x = 1\n# END SOLUTION\n",
+                                  "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n"])
+def test_unbalanced_solution_markers_are_rejected(text):
+    with pytest.raises(SystemExit):
+        make_exercises.strip_solutions(text, "t")
+
+
+@pytest.mark.parametrize("content, match", [("", "empty"), ("{not json", "not valid notebook JSON"),
+                                            ('{"cells": 3}', "no list of cells")])
+def test_malformed_submission_gives_a_clear_error(tmp_path, content, match):
+    path = tmp_path / "sub.ipynb"
+    path.write_text(content)
+    with pytest.raises(ValueError, match=match):
+        load_namespace(path)
+
+
+def test_a_broken_cell_does_not_hide_the_others(tmp_path):
+    nb = {"cells": [{"cell_type": "code", "source": "1 / 0", "metadata": {}},
+                    {"cell_type": "code", "source": ["%matplotlib inline\n", "def f():\n", "    return 3\n"],
+                     "metadata": {}}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    path = tmp_path / "sub.ipynb"
+    path.write_text(json.dumps(nb))
+    namespace, errors = load_namespace(path)
+    assert namespace["f"]() == 3
+    assert len(errors) == 1 and "ZeroDivisionError" in errors[0]
