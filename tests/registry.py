@@ -161,3 +161,21 @@ REGISTRY += [
     Row("distance", geometry.distance_forward, geometry.distance_backward, _edge_vectors, ("r",)),
     Row("unit_vector", geometry.unit_vector_forward, geometry.unit_vector_backward, _edge_vectors, ("r",)),
 ]
+
+
+# --- smooth cutoff envelopes (refimpl.radius) --------------------------------------------------
+from refimpl import radius  # noqa: E402
+
+
+def _cutoff_inputs(rng):
+    # distances on both sides of r_c = 5 (the envelopes are smooth there, so the check holds)
+    return {"d": rng.uniform(0.05, 6.5, size=(4, 6)), "cutoff": 5.0}
+
+
+REGISTRY += [
+    Row("cosine_cutoff", radius.cosine_cutoff_forward, radius.cosine_cutoff_backward, _cutoff_inputs, ("d",)),
+    Row("polynomial_cutoff", radius.polynomial_cutoff_forward, radius.polynomial_cutoff_backward,
+        _cutoff_inputs, ("d",)),
+    Row("polynomial_cutoff_p3", radius.polynomial_cutoff_forward, radius.polynomial_cutoff_backward,
+        lambda rng: dict(_cutoff_inputs(rng), p=3), ("d",)),
+]

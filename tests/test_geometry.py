@@ -231,8 +231,9 @@ def test_empty_edge_list():
 
 def test_geometry_and_radius_backwards_have_registry_rows():
     """tests/test_gradients.py checks only its own module list; this covers ours."""
+    from refimpl import radius
     covered = {row.covered for row in REGISTRY}
-    missing = [f"{m.__name__}.{name}" for m in (geo,)
+    missing = [f"{m.__name__}.{name}" for m in (geo, radius)
                for name, fn in inspect.getmembers(m, inspect.isfunction)
                if name.endswith("_backward") and fn.__module__ == m.__name__ and name not in covered]
     assert not missing, f"add a registry row for: {missing}"

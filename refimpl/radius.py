@@ -1,0 +1,208 @@
+"""Neighbour graphs from 3D positions, and smooth cutoff envelopes.
+
+``radius_graph`` joins every ordered pair of distinct atoms of the same graph closer
+than the cutoff, ``|x_j - x_i| < r_c``; ``knn_graph`` joins each atom i to its k
+nearest atoms j. Both return ``edge_index`` (2, E) with row 0 the source j and row 1
+the target i, sorted by target, then source, so the output is deterministic.
+
+Speed: a k-d tree (``scipy.spatial.cKDTree``) finds the pairs in about O(N log N + E)
+instead of comparing all N^2 pairs (``radius_graph_naive`` does that; it is the
+teaching version and the tests' oracle). Graphs of a batch are kept apart without a
+loop over graphs: we give every atom a fourth coordinate ``batch[a] * gap`` with
+``gap`` larger than any distance we look for, so atoms of different graphs are never
+neighbours, while within a graph the fourth coordinates are equal and distances are
+exactly the 3D ones. Every candidate pair is then re-measured with the same formula as
+``radius_graph_naive`` (``sum((x_j - x_i)^2) < r_c^2``), so both agree bit for bit.
+
+Cutoff envelopes f(d) go smoothly from 1 at d = 0 to 0 at d = r_c and stay 0 beyond,
+so an atom crossing the cutoff changes the energy continuously:
+
+- ``cosine_cutoff_forward``: f(d) = (cos(pi d / r_c) + 1) / 2 (SchNet, Behler);
+- ``polynomial_cutoff_forward``: the DimeNet envelope, with u = d / r_c,
+  f(u) = 1 - (p+1)(p+2)/2 u^p + p(p+2) u^(p+1) - p(p+1)/2 u^(p+2);
+  f(0) = 1 with its first p - 1 derivatives zero, and f, f', f'' all vanish at u = 1.
+"""
+import numpy as np
+from scipy.spatial import cKDTree
+
+from .geometry import check_batch
+from .validate import as_float_array, check_positive_int
+
+EMPTY_EDGES = np.zeros((2, 0), dtype=np.int64)
+
+
+# ----------------------------------------------------------------------------- validation
+def _check_pos(pos):
+    return as_float_array("pos", pos, shape=(None, 3))
+
+
+def _check_cutoff(cutoff):
+    try:
+        value = float(cutoff)
+    except (TypeError, ValueError):
+        raise ValueError(f"cutoff: expected a finite number > 0 (Angstrom), got {cutoff!r}") from None
+    if not np.isfinite(value) or value <= 0:
+        raise ValueError(f"cutoff: expected a finite number > 0 (Angstrom), got {cutoff!r}")
+    return value
+
+
+def _check_batch(batch, n):
+    return np.zeros(n, dtype=np.int64) if batch is None else check_batch(batch, n)
+
+
+def _sort_edges(src, tgt, n):
+    """Edges sorted by target, then source, as a (2, E) int64 array (one integer-key sort)."""
+    key = np.sort(tgt.astype(np.int64) * max(n, 1) + src)
+    return np.stack([key % max(n, 1), key // max(n, 1)])
+
+
+def _limit_neighbors(src, tgt, d2, max_num_neighbors):
+    """Keep, for each target, its ``max_num_neighbors`` nearest sources (ties: smaller index)."""
+    order = np.lexsort((src, d2, tgt))
+    src, tgt = src[order], tgt[order]
+    starts = np.flatnonzero(np.r_[True, tgt[1:] != tgt[:-1]]) if tgt.size else np.zeros(0, int)
+    rank = np.arange(tgt.size) - np.repeat(starts, np.diff(np.r_[starts, tgt.size]))
+    keep = rank < max_num_neighbors
+    return src[keep], tgt[keep]
+
+
+def _add_self_loops(src, tgt, n):
+    loop = np.arange(n, dtype=np.int64)
+    return np.concatenate([src, loop]), np.concatenate([tgt, loop])
+
+
+def _finish(pos, src, tgt, cutoff, self_loops, max_num_neighbors):
+    """Shared tail of both radius graphs: exact distance test, limit, self-loops, sort."""
+    n = pos.shape[0]
+    d2 = np.einsum("ek,ek->e", pos[src] - pos[tgt], pos[src] - pos[tgt])
+    inside = d2 < cutoff * cutoff
+    src, tgt, d2 = src[inside], tgt[inside], d2[inside]
+    if max_num_neighbors is not None:
+        src, tgt = _limit_neighbors(src, tgt, d2, check_positive_int("max_num_neighbors", max_num_neighbors))
+    if self_loops:
+        src, tgt = _add_self_loops(src, tgt, n)
+    return _sort_edges(src, tgt, n)
+
+
+# ----------------------------------------------------------------------------- radius graph
+def radius_graph(pos, cutoff, batch=None, self_loops=False, max_num_neighbors=None):
+    """All edges j -> i between distinct atoms of the same graph with ``|x_j - x_i| < cutoff``.
+
+    pos: (N, 3) Angstrom; cutoff: > 0; batch: (N,) sorted graph ids or None (one graph);
+    self_loops: also add i -> i for every atom; max_num_neighbors: None (no limit) or keep
+    only each target's that-many nearest sources (the graph may then be asymmetric).
+    Returns edge_index (2, E) int64, both directions of every pair, sorted by target then source.
+    """
+    pos, cutoff = _check_pos(pos), _check_cutoff(cutoff)
+    n = pos.shape[0]
+    batch = _check_batch(batch, n)
+    if n == 0:
+        return EMPTY_EDGES.copy()
+    gap = 4.0 * cutoff                       # atoms of different graphs end up >= gap apart
+    points = np.column_stack([pos, batch * gap])
+    pairs = cKDTree(points).query_pairs(cutoff * (1 + 1e-9), output_type="ndarray")
+    a, b = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    src, tgt = np.concatenate([a, b]), np.concatenate([b, a])
+    return _finish(pos, src, tgt, cutoff, self_loops, max_num_neighbors)
+
+
+def radius_graph_naive(pos, cutoff, batch=None, self_loops=False, max_num_neighbors=None, block=None):
+    """The O(N^2) radius graph: measure every pair, keep those closer than ``cutoff``.
+
+    Same arguments and result as ``radius_graph``. The targets are taken ``block`` at a
+    time (default: about 4 million pairs per block) only to bound memory to (block, N, 3)
+    arrays; the work is still N^2 distance tests.
+    """
+    pos, cutoff = _check_pos(pos), _check_cutoff(cutoff)
+    n = pos.shape[0]
+    batch = _check_batch(batch, n)
+    block = max(2**22 // max(n, 1), 1) if block is None else max(check_positive_int("block", block), 1)
+    src, tgt = [], []
+    for start in range(0, n, block):         # a loop over blocks of targets, for memory only
+        i = np.arange(start, min(start + block, n))
+        diff = pos[None, :, :] - pos[i, None, :]            # (block, N, 3): x_j - x_i
+        d2 = np.einsum("ijk,ijk->ij", diff, diff)
+        close = (d2 < cutoff * cutoff) & (batch[None, :] == batch[i, None]) & (i[:, None] != np.arange(n))
+        ti, sj = np.nonzero(close)
+        src.append(sj)
+        tgt.append(i[ti])
+    src = np.concatenate(src) if src else np.zeros(0, np.int64)
+    tgt = np.concatenate(tgt) if tgt else np.zeros(0, np.int64)
+    return _finish(pos, src.astype(np.int64), tgt.astype(np.int64), cutoff, self_loops, max_num_neighbors)
+
+
+# ----------------------------------------------------------------------------- k nearest neighbours
+def knn_graph(pos, k, batch=None, self_loops=False):
+    """Edges j -> i from each atom i's k nearest atoms j of the same graph (fewer if the graph is small).
+
+    pos: (N, 3); k: int >= 0; batch: (N,) sorted or None; self_loops: count i as its own
+    neighbour (at distance 0). Ties at the k-th distance are broken by the tree (arbitrarily).
+    Returns edge_index (2, E) int64 sorted by target then source; E = N k when every graph has > k atoms.
+    """
+    pos = _check_pos(pos)
+    k = check_positive_int("k", k)
+    n = pos.shape[0]
+    batch = _check_batch(batch, n)
+    if n == 0 or k == 0:
+        return EMPTY_EDGES.copy()
+    span = float(np.linalg.norm(pos.max(axis=0) - pos.min(axis=0)))   # >= every distance in a graph
+    gap = 2.0 * span + 1.0                   # cross-graph pairs are >= gap apart
+    points = np.column_stack([pos, batch * gap])
+    kq = min(k + (not self_loops), n)
+    dist, nbr = cKDTree(points).query(points, k=kq, distance_upper_bound=1.5 * span + 0.5)
+    nbr = nbr.reshape(n, kq)
+    tgt = np.repeat(np.arange(n, dtype=np.int64), kq).reshape(n, kq)
+    valid = nbr < n                          # the tree marks "no neighbour" with index n
+    if not self_loops:
+        valid &= nbr != tgt
+    valid &= np.cumsum(valid, axis=1) <= k   # at most k per target (the query asked for k + 1)
+    return _sort_edges(nbr[valid].astype(np.int64), tgt[valid], n)
+
+
+# ----------------------------------------------------------------------------- cutoff envelopes
+def _check_distances(d):
+    d = as_float_array("d", d)
+    if d.size and d.min() < 0:
+        raise ValueError(f"d: expected distances >= 0, found {d.min()}")
+    return d
+
+
+def cosine_cutoff_forward(d, cutoff):
+    """Cosine envelope ``f(d) = (cos(pi d / r_c) + 1) / 2`` for d < r_c, else 0.
+
+    d: distances (any shape, >= 0); cutoff: r_c > 0. Returns f shaped like d.
+    """
+    d, rc = _check_distances(d), _check_cutoff(cutoff)
+    inside = d < rc
+    f = np.where(inside, 0.5 * (np.cos(np.pi * d / rc) + 1.0), 0.0)
+    return f, (d, rc, inside)
+
+
+def cosine_cutoff_backward(df, cache):
+    """``f'(d) = -(pi / 2 r_c) sin(pi d / r_c)`` inside, 0 outside. Returns dd shaped like d."""
+    d, rc, inside = cache
+    return np.asarray(df, dtype=np.float64) * np.where(inside, -0.5 * np.pi / rc * np.sin(np.pi * d / rc), 0.0)
+
+
+def polynomial_cutoff_forward(d, cutoff, p=6):
+    """DimeNet envelope: with u = d / r_c, for u < 1,
+    ``f = 1 - (p+1)(p+2)/2 u^p + p(p+2) u^(p+1) - p(p+1)/2 u^(p+2)``, else 0.
+
+    d: distances (any shape, >= 0); cutoff: r_c > 0; p: int >= 1 (DimeNet uses 6).
+    Returns f shaped like d.
+    """
+    d, rc = _check_distances(d), _check_cutoff(cutoff)
+    p = check_positive_int("p", p)
+    if p < 1:
+        raise ValueError(f"p: expected an integer >= 1, got {p}")
+    u = d / rc
+    inside = u < 1.0
+    f = 1.0 - (p + 1) * (p + 2) / 2 * u**p + p * (p + 2) * u**(p + 1) - p * (p + 1) / 2 * u**(p + 2)
+    return np.where(inside, f, 0.0), (u, rc, p, inside)
+
+
+def polynomial_cutoff_backward(df, cache):
+    """``df/dd = -p(p+1)(p+2)/(2 r_c) u^(p-1) (1 - u)^2`` inside, 0 outside. Returns dd shaped like d."""
+    u, rc, p, inside = cache
+    slope = -p * (p + 1) * (p + 2) / (2.0 * rc) * u**(p - 1) * (1.0 - u) ** 2
+    return np.asarray(df, dtype=np.float64) * np.where(inside, slope, 0.0)
