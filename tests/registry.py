@@ -179,3 +179,31 @@ REGISTRY += [
     Row("polynomial_cutoff_p3", radius.polynomial_cutoff_forward, radius.polynomial_cutoff_backward,
         lambda rng: dict(_cutoff_inputs(rng), p=3), ("d",)),
 ]
+
+
+# --- the plain MLP classifier (refimpl.mlp): params dict unpacked into named arrays ----------------
+from refimpl import mlp  # noqa: E402
+
+_MLP_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
+
+
+def _mlp_inputs(rng):
+    params = mlp.init_mlp(rng, [12, 7, 5, 8])
+    params = {k: v + 0.1 * rng.normal(size=v.shape) for k, v in params.items()}   # non-zero biases
+    return {"x": rng.normal(size=(6, 12)), **params}
+
+
+def _mlp_forward(x, **params):
+    return mlp.mlp_forward(x, params)
+
+
+def _mlp_backward(dout, cache):
+    dx, grads = mlp.mlp_backward(dout, cache)
+    return (dx, *(grads[k] for k in _MLP_KEYS))
+
+
+REGISTRY += [
+    # rows of x are independent samples: permuting them permutes the logits
+    Row("mlp", _mlp_forward, _mlp_backward, _mlp_inputs, ("x", *_MLP_KEYS),
+        _perm_nodes_equivariant(["x"]), covers="mlp_backward"),
+]
