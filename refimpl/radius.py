@@ -71,12 +71,19 @@ def _add_self_loops(src, tgt, n):
     return np.concatenate([src, loop]), np.concatenate([tgt, loop])
 
 
-def _finish(pos, src, tgt, cutoff, self_loops, max_num_neighbors):
-    """Shared tail of both radius graphs: exact distance test, limit, self-loops, sort."""
-    n = pos.shape[0]
-    d2 = np.einsum("ek,ek->e", pos[src] - pos[tgt], pos[src] - pos[tgt])
-    inside = d2 < cutoff * cutoff
-    src, tgt, d2 = src[inside], tgt[inside], d2[inside]
+def _squared_distances(pos, j, i):
+    """``|x_j - x_i|^2`` summed over x, y, z in this fixed order, so both radius graphs get
+    bit-identical values. j, i: index arrays that broadcast together (one column at a time
+    keeps the memory at one float per pair)."""
+    d2 = np.zeros(np.broadcast_shapes(np.shape(j), np.shape(i)))
+    for column in np.ascontiguousarray(pos.T):   # x, y, z
+        diff = column[j] - column[i]
+        d2 += diff * diff
+    return d2
+
+
+def _finish(src, tgt, d2, n, self_loops, max_num_neighbors):
+    """Shared tail of both radius graphs: neighbour limit, self-loops, sort."""
     if max_num_neighbors is not None:
         src, tgt = _limit_neighbors(src, tgt, d2, check_positive_int("max_num_neighbors", max_num_neighbors))
     if self_loops:
@@ -100,35 +107,37 @@ def radius_graph(pos, cutoff, batch=None, self_loops=False, max_num_neighbors=No
         return EMPTY_EDGES.copy()
     gap = 4.0 * cutoff                       # atoms of different graphs end up >= gap apart
     points = np.column_stack([pos, batch * gap])
-    pairs = cKDTree(points).query_pairs(cutoff * (1 + 1e-9), output_type="ndarray")
+    pairs = cKDTree(points).query_pairs(cutoff * (1 + 1e-9), output_type="ndarray")   # a < b, once
     a, b = pairs[:, 0].astype(np.int64), pairs[:, 1].astype(np.int64)
+    d2 = _squared_distances(pos, a, b)       # re-measure exactly as the naive version does
+    inside = d2 < cutoff * cutoff
+    a, b, d2 = a[inside], b[inside], d2[inside]
     src, tgt = np.concatenate([a, b]), np.concatenate([b, a])
-    return _finish(pos, src, tgt, cutoff, self_loops, max_num_neighbors)
+    return _finish(src, tgt, np.concatenate([d2, d2]), n, self_loops, max_num_neighbors)
 
 
 def radius_graph_naive(pos, cutoff, batch=None, self_loops=False, max_num_neighbors=None, block=None):
     """The O(N^2) radius graph: measure every pair, keep those closer than ``cutoff``.
 
     Same arguments and result as ``radius_graph``. The targets are taken ``block`` at a
-    time (default: about 4 million pairs per block) only to bound memory to (block, N, 3)
+    time (default: about 4 million pairs per block) only to bound memory to (block, N)
     arrays; the work is still N^2 distance tests.
     """
     pos, cutoff = _check_pos(pos), _check_cutoff(cutoff)
     n = pos.shape[0]
     batch = _check_batch(batch, n)
     block = max(2**22 // max(n, 1), 1) if block is None else max(check_positive_int("block", block), 1)
-    src, tgt = [], []
+    src, tgt, dist2 = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
     for start in range(0, n, block):         # a loop over blocks of targets, for memory only
         i = np.arange(start, min(start + block, n))
-        diff = pos[None, :, :] - pos[i, None, :]            # (block, N, 3): x_j - x_i
-        d2 = np.einsum("ijk,ijk->ij", diff, diff)
+        d2 = _squared_distances(pos, np.arange(n)[None, :], i[:, None])   # (block, N): |x_j - x_i|^2
         close = (d2 < cutoff * cutoff) & (batch[None, :] == batch[i, None]) & (i[:, None] != np.arange(n))
         ti, sj = np.nonzero(close)
         src.append(sj)
         tgt.append(i[ti])
-    src = np.concatenate(src) if src else np.zeros(0, np.int64)
-    tgt = np.concatenate(tgt) if tgt else np.zeros(0, np.int64)
-    return _finish(pos, src.astype(np.int64), tgt.astype(np.int64), cutoff, self_loops, max_num_neighbors)
+        dist2.append(d2[ti, sj])
+    src, tgt = np.concatenate(src).astype(np.int64), np.concatenate(tgt).astype(np.int64)
+    return _finish(src, tgt, np.concatenate(dist2), n, self_loops, max_num_neighbors)
 
 
 # ----------------------------------------------------------------------------- k nearest neighbours
