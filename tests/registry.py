@@ -207,3 +207,56 @@ REGISTRY += [
     Row("mlp", _mlp_forward, _mlp_backward, _mlp_inputs, ("x", *_MLP_KEYS),
         _perm_nodes_equivariant(["x"]), covers="mlp_backward"),
 ]
+
+
+# --- SchNet sub-blocks (refimpl.schnet) -------------------------------------------------------------
+from refimpl import schnet  # noqa: E402
+
+
+def _schnet_edges(rng, n=5, e=12, k=4):
+    return {"rbf": rng.normal(size=(e, k)), "fcut": rng.uniform(0.0, 1.0, size=e),
+            "edge_index": random_graph(rng, n, e)}
+
+
+def _weights(rng, **shapes):
+    return {name: 0.5 * rng.normal(size=shape) for name, shape in shapes.items()}
+
+
+def _filter_inputs(rng):
+    edges = _schnet_edges(rng)
+    return {"rbf": edges["rbf"], "fcut": edges["fcut"],
+            **_weights(rng, W0=(4, 3), b0=(3,), W1=(3, 3), b1=(3,))}
+
+
+def _cfconv_inputs(rng):
+    return {"x": rng.normal(size=(5, 4)), "W_ij": rng.normal(size=(12, 3)),
+            "edge_index": random_graph(rng, 5, 12), "W_in2f": rng.normal(size=(4, 3))}
+
+
+_INTERACTION_W = ("W_f0", "b_f0", "W_f1", "b_f1", "W_in2f", "W_o0", "b_o0", "W_o1", "b_o1")
+
+
+def _interaction_inputs(rng):
+    return {"h": rng.normal(size=(5, 4)), **_schnet_edges(rng),
+            **_weights(rng, W_f0=(4, 3), b_f0=(3,), W_f1=(3, 3), b_f1=(3,), W_in2f=(4, 3),
+                       W_o0=(3, 4), b_o0=(4,), W_o1=(4, 4), b_o1=(4,))}
+
+
+def _readout_inputs(rng):
+    return {"h": rng.normal(size=(9, 4)), "batch": np.array([0, 0, 0, 1, 1, 2, 2, 2, 2]), "num_graphs": 4,
+            **_weights(rng, W0=(4, 2), b0=(2,), W1=(2, 1), b1=(1,))}
+
+
+REGISTRY += [
+    Row("gaussian_rbf", schnet.gaussian_rbf_forward, schnet.gaussian_rbf_backward,
+        lambda rng: {"d": rng.uniform(0.0, 6.0, size=10), "n_rbf": 6, "cutoff": 5.0}, ("d",)),
+    # filters are per edge: permuting atoms does not touch them (edge order is kept)
+    Row("schnet_filter_network", schnet.filter_network_forward, schnet.filter_network_backward,
+        _filter_inputs, ("rbf", "fcut", "W0", "b0", "W1", "b1")),
+    Row("schnet_cfconv", schnet.cfconv_forward, schnet.cfconv_backward, _cfconv_inputs,
+        ("x", "W_ij", "W_in2f"), _perm_nodes_equivariant(["x"], "edge_index")),
+    Row("schnet_interaction", schnet.interaction_forward, schnet.interaction_backward, _interaction_inputs,
+        ("h", "rbf", "fcut", *_INTERACTION_W), _perm_nodes_equivariant(["h"], "edge_index")),
+    Row("schnet_readout", schnet.readout_forward, schnet.readout_backward, _readout_inputs,
+        ("h", "W0", "b0", "W1", "b1"), _perm_pool),
+]

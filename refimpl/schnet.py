@@ -1,0 +1,316 @@
+"""SchNet (Schuett et al. 2017/2018): an invariant message-passing interatomic potential.
+
+Sub-blocks, each a forward/backward pair (edge convention: row 0 of ``edge_index`` is the
+source j, row 1 the target i, ``r_ij = x_j - x_i``; a message travels j -> i):
+
+- ``gaussian_rbf``:   e_k(d) = exp(-(d - mu_k)^2 / (2 sigma^2)), mu_k = k r_c / (K - 1), sigma = r_c / (K - 1)
+- ``filter_network``: W_ij = [ssp(e(d_ij) W0 + b0) W1 + b1] * f_cut(d_ij)
+- ``cfconv``:         y_i = sum_j (x_j W_in2f) * W_ij                       (continuous-filter convolution)
+- ``interaction``:    v_i = ssp(y_i W_o0 + b_o0) W_o1 + b_o1, the residual update h_i <- h_i + v_i
+- ``readout``:        E_g = sum_{i in g} [ssp(h_i W0 + b0) W1 + b1]           (F -> F/2 -> 1)
+
+with ssp(x) = ln(1 + e^x) - ln 2 and the cosine cutoff f_cut(d) = (cos(pi d / r_c) + 1) / 2.
+The model adds a per-element energy offset, E_g += sum_{i in g} atomref[Z_i]
+(a per-atom mean is the special case of equal offsets).
+
+Forces are F = -dE/dpos by the hand-written backward. Training on forces needs
+d(loss)/d(params) through the forces, a second derivative; ``SchNet.loss_and_grads`` gets it
+as a Hessian-vector product by central differences of the parameter gradient along the
+force-error direction (see its docstring).
+
+Parameter names and the references (our W is (in, out): the torch ``weight`` is W.T):
+
+| ours                              | schnetpack 2                                   | PyTorch Geometric          |
+| --------------------------------- | ---------------------------------------------- | -------------------------- |
+| embedding (max_z, F)              | embedding.weight                               | embedding.weight           |
+| interactions.t.filter.0.W / .b    | interactions.t.filter_network.0.weight / .bias | interactions.t.mlp.0.weight / .bias |
+| interactions.t.filter.1.W / .b    | interactions.t.filter_network.1.weight / .bias | interactions.t.mlp.2.weight / .bias |
+| interactions.t.in2f.W (no bias)   | interactions.t.in2f.weight                     | interactions.t.conv.lin1.weight |
+| interactions.t.f2out.0.W / .b     | interactions.t.f2out.0.weight / .bias          | interactions.t.conv.lin2.weight / .bias |
+| interactions.t.f2out.1.W / .b     | interactions.t.f2out.1.weight / .bias          | interactions.t.lin.weight / .bias |
+| readout.0.W / .b (F -> F/2)       | outnet.0.weight / .bias (Atomwise)             | lin1.weight / .bias        |
+| readout.1.W / .b (F/2 -> 1)       | outnet.1.weight / .bias (Atomwise)             | lin2.weight / .bias        |
+| atomref (max_z,)                  | atomref of the AddOffsets postprocessor        | atomref.weight (max_z, 1)  |
+
+Differences from the references: no ``max_num_neighbors`` limit on the radius graph (PyG
+keeps 32 per atom), no energy standard-deviation scale, and ``atomref`` is a trained parameter
+(initialized by ``fit_atomref``).
+"""
+import numpy as np
+
+from . import init
+from .geometry import check_batch, displacement_backward, displacement_forward, distance_backward, distance_forward
+from .layers import linear_backward, linear_forward, shifted_softplus_backward, shifted_softplus_forward
+from .radius import cosine_cutoff_backward, cosine_cutoff_forward, radius_graph
+from .scatter import gather_backward, gather_forward, scatter_sum_backward, scatter_sum_forward
+from .validate import as_float_array, as_index_array, check_positive_int
+
+
+# ----------------------------------------------------------------------------- radial basis
+def gaussian_rbf_forward(d, n_rbf, cutoff):
+    """Gaussian radial basis ``e_k(d) = exp(-(d - mu_k)^2 / (2 sigma^2))``.
+
+    Centres mu_k = k r_c / (K - 1), k = 0..K-1, evenly spaced from 0 to r_c; width sigma = the spacing.
+    d: (E,) distances; n_rbf: K >= 2; cutoff: r_c > 0. Returns e: (E, K).
+    """
+    d = as_float_array("d", d, ndim=1)
+    n_rbf = check_positive_int("n_rbf", n_rbf)
+    if n_rbf < 2 or not cutoff > 0:
+        raise ValueError(f"n_rbf, cutoff: expected n_rbf >= 2 and cutoff > 0, got {n_rbf}, {cutoff}")
+    mu = np.linspace(0.0, cutoff, n_rbf)
+    sigma = mu[1] - mu[0]
+    diff = d[:, None] - mu
+    e = np.exp(-0.5 * (diff / sigma) ** 2)
+    return e, (diff, e, sigma)
+
+
+def gaussian_rbf_backward(de, cache):
+    """``dd = sum_k de_k * e_k * (-(d - mu_k) / sigma^2)``. de: (E, K). Returns dd: (E,)."""
+    diff, e, sigma = cache
+    return np.einsum("ek,ek->e", de, e * diff) * (-1.0 / sigma**2)
+
+
+# ----------------------------------------------------------------------------- filter network
+def filter_network_forward(rbf, fcut, W0, b0, W1, b1):
+    """Edge filters ``W_ij = [ssp(e_ij W0 + b0) W1 + b1] * f_cut(d_ij)``.
+
+    rbf: (E, K); fcut: (E,); W0: (K, Ff); b0: (Ff,); W1: (Ff, Ff); b1: (Ff,). Returns W_ij: (E, Ff).
+    """
+    fcut = as_float_array("fcut", fcut, ndim=1)
+    a, c0 = linear_forward(rbf, W0, b0)
+    s, cs = shifted_softplus_forward(a)
+    w, c1 = linear_forward(s, W1, b1)
+    return w * fcut[:, None], (c0, cs, c1, w, fcut)
+
+
+def filter_network_backward(dW_ij, cache):
+    """Returns (drbf (E, K), dfcut (E,), dW0, db0, dW1, db1)."""
+    c0, cs, c1, w, fcut = cache
+    dfcut = np.einsum("ef,ef->e", dW_ij, w)
+    ds, dW1, db1 = linear_backward(dW_ij * fcut[:, None], c1)
+    drbf, dW0, db0 = linear_backward(shifted_softplus_backward(ds, cs), c0)
+    return drbf, dfcut, dW0, db0, dW1, db1
+
+
+# ----------------------------------------------------------------------------- cfconv
+def cfconv_forward(x, W_ij, edge_index, W_in2f):
+    """Continuous-filter convolution ``y_i = sum_{j -> i} (x_j W_in2f) * W_ij`` (in2f has no bias).
+
+    x: (N, F); W_ij: (E, Ff) filters; edge_index: (2, E); W_in2f: (F, Ff). Returns y: (N, Ff).
+    """
+    u, c_in = linear_forward(x, W_in2f)
+    uj, c_g = gather_forward(u, edge_index[0])
+    if W_ij.shape != uj.shape:
+        raise ValueError(f"W_ij: expected shape {uj.shape} (edges, filters), got {W_ij.shape}")
+    y, c_s = scatter_sum_forward(uj * W_ij, edge_index[1], x.shape[0])
+    return y, (c_in, c_g, c_s, uj, W_ij)
+
+
+def cfconv_backward(dy, cache):
+    """Returns (dx (N, F), dW_ij (E, Ff), dW_in2f (F, Ff))."""
+    c_in, c_g, c_s, uj, W_ij = cache
+    dm = scatter_sum_backward(dy, c_s)
+    du = gather_backward(dm * W_ij, c_g)
+    dx, dW_in2f, _ = linear_backward(du, c_in)
+    return dx, dm * uj, dW_in2f
+
+
+# ----------------------------------------------------------------------------- interaction
+def interaction_forward(h, rbf, fcut, edge_index, W_f0, b_f0, W_f1, b_f1, W_in2f, W_o0, b_o0, W_o1, b_o1):
+    """SchNet interaction: filters, cfconv, then ``v = ssp(y W_o0 + b_o0) W_o1 + b_o1`` (f2out).
+
+    h: (N, F); rbf: (E, K); fcut: (E,); edge_index: (2, E); filter W_f0 (K, Ff), W_f1 (Ff, Ff);
+    W_in2f (F, Ff); W_o0 (Ff, F), W_o1 (F, F); biases match. Returns the update v: (N, F)
+    (the model adds it: h <- h + v).
+    """
+    W_ij, c_f = filter_network_forward(rbf, fcut, W_f0, b_f0, W_f1, b_f1)
+    y, c_c = cfconv_forward(h, W_ij, edge_index, W_in2f)
+    a, c_o0 = linear_forward(y, W_o0, b_o0)
+    s, c_s = shifted_softplus_forward(a)
+    v, c_o1 = linear_forward(s, W_o1, b_o1)
+    return v, (c_f, c_c, c_o0, c_s, c_o1)
+
+
+def interaction_backward(dv, cache):
+    """Returns (dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1)."""
+    c_f, c_c, c_o0, c_s, c_o1 = cache
+    ds, dW_o1, db_o1 = linear_backward(dv, c_o1)
+    dy, dW_o0, db_o0 = linear_backward(shifted_softplus_backward(ds, c_s), c_o0)
+    dh, dW_ij, dW_in2f = cfconv_backward(dy, c_c)
+    drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1 = filter_network_backward(dW_ij, c_f)
+    return dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1
+
+
+# ----------------------------------------------------------------------------- readout
+def readout_forward(h, batch, num_graphs, W0, b0, W1, b1):
+    """Atomwise energies summed per graph: ``E_g = sum_{i in g} ssp(h_i W0 + b0) W1 + b1``.
+
+    h: (N, F); batch: (N,) graph ids; num_graphs: G; W0: (F, F/2); b0: (F/2,); W1: (F/2, 1);
+    b1: (1,). Returns E: (G,).
+    """
+    a, c0 = linear_forward(h, W0, b0)
+    s, cs = shifted_softplus_forward(a)
+    e_atom, c1 = linear_forward(s, W1, b1)
+    E, c_sum = scatter_sum_forward(e_atom[:, 0], batch, num_graphs)
+    return E, (c0, cs, c1, c_sum)
+
+
+def readout_backward(dE, cache):
+    """Returns (dh (N, F), dW0, db0, dW1, db1)."""
+    c0, cs, c1, c_sum = cache
+    de_atom = scatter_sum_backward(dE, c_sum)[:, None]
+    ds, dW1, db1 = linear_backward(de_atom, c1)
+    dh, dW0, db0 = linear_backward(shifted_softplus_backward(ds, cs), c0)
+    return dh, dW0, db0, dW1, db1
+
+
+# ----------------------------------------------------------------------------- the model
+FILTER_KEYS = ("filter.0.W", "filter.0.b", "filter.1.W", "filter.1.b", "in2f.W",
+               "f2out.0.W", "f2out.0.b", "f2out.1.W", "f2out.1.b")   # order of interaction_forward
+READOUT_KEYS = ("readout.0.W", "readout.0.b", "readout.1.W", "readout.1.b")
+
+
+class SchNet:
+    """SchNet energy model E(Z, pos) with forces -dE/dpos; ``params`` maps names to float64 arrays.
+
+    n_atom_basis: F, atom feature size; n_filters: Ff, filter size; n_interactions: T;
+    n_rbf: K Gaussians; cutoff: r_c (Angstrom); max_z: atomic numbers 1 <= Z < max_z;
+    seed: initialization (Glorot-uniform weights, zero biases, N(0, 1) embedding).
+    """
+
+    def __init__(self, n_atom_basis=64, n_filters=64, n_interactions=3, n_rbf=20, cutoff=5.0, max_z=100, seed=0):
+        for name, value in [("n_atom_basis", n_atom_basis), ("n_filters", n_filters),
+                            ("n_interactions", n_interactions), ("n_rbf", n_rbf), ("max_z", max_z)]:
+            if check_positive_int(name, value) < (2 if name in ("n_atom_basis", "n_rbf", "max_z") else 1):
+                raise ValueError(f"{name}: expected a larger positive integer, got {value}")
+        cutoff = float(cutoff) if isinstance(cutoff, (int, float, np.floating, np.integer)) else cutoff
+        if not isinstance(cutoff, float) or not np.isfinite(cutoff) or cutoff <= 0:
+            raise ValueError(f"cutoff: expected a finite number > 0 (Angstrom), got {cutoff!r}")
+        self.n_atom_basis, self.n_filters, self.n_interactions = n_atom_basis, n_filters, n_interactions
+        self.n_rbf, self.cutoff, self.max_z = n_rbf, cutoff, max_z
+        self.params = self._init_params(np.random.default_rng(seed))
+
+    def _init_params(self, rng):
+        F, Ff, K, Fh = self.n_atom_basis, self.n_filters, self.n_rbf, self.n_atom_basis // 2
+        p = {"embedding": rng.normal(size=(self.max_z, F))}
+        shapes = {"filter.0.W": (K, Ff), "filter.1.W": (Ff, Ff), "in2f.W": (F, Ff),
+                  "f2out.0.W": (Ff, F), "f2out.1.W": (F, F)}
+        for t in range(self.n_interactions):
+            for key in FILTER_KEYS:
+                if key.endswith(".W"):
+                    p[f"interactions.{t}.{key}"] = init.glorot_uniform(rng, *shapes[key])
+                else:
+                    p[f"interactions.{t}.{key}"] = init.zeros(shapes[key[:-1] + "W"][1])
+        p["readout.0.W"], p["readout.0.b"] = init.glorot_uniform(rng, F, Fh), init.zeros(Fh)
+        p["readout.1.W"], p["readout.1.b"] = init.glorot_uniform(rng, Fh, 1), init.zeros(1)
+        p["atomref"] = init.zeros(self.max_z)
+        return p
+
+    # --------------------------------------------------------------------- inputs
+    def _check_inputs(self, Z, pos, batch):
+        """Validate; returns (Z (N,), pos (N, 3), batch (N,), number of graphs G)."""
+        pos = as_float_array("pos", pos, shape=(None, 3))
+        Z = as_index_array("Z", Z)
+        if Z.shape[0] != pos.shape[0]:
+            raise ValueError(f"Z: expected one atomic number per row of pos ({pos.shape[0]}), got {Z.shape[0]}")
+        if Z.size and (Z.min() < 1 or Z.max() >= self.max_z):
+            raise ValueError(f"Z: expected atomic numbers in [1, {self.max_z - 1}], got min {Z.min()}, max {Z.max()}")
+        if pos.shape[0] == 0:
+            raise ValueError("pos: expected at least one atom, got shape (0, 3)")
+        batch = np.zeros(pos.shape[0], dtype=np.int64) if batch is None else check_batch(batch, pos.shape[0])
+        return Z, pos, batch, int(batch[-1]) + 1
+
+    # --------------------------------------------------------------------- forward / backward
+    def forward(self, Z, pos, batch, edge_index, num_graphs):
+        """Energies E (G,) of validated inputs on a given graph; returns (E, cache)."""
+        p = self.params
+        r, c_r = displacement_forward(pos, edge_index)
+        d, c_d = distance_forward(r)
+        rbf, c_rbf = gaussian_rbf_forward(d, self.n_rbf, self.cutoff)
+        fcut, c_cut = cosine_cutoff_forward(d, self.cutoff)
+        h, c_emb = gather_forward(p["embedding"], Z)
+        c_int = []
+        for t in range(self.n_interactions):
+            v, c = interaction_forward(h, rbf, fcut, edge_index, *(p[f"interactions.{t}.{k}"] for k in FILTER_KEYS))
+            h = h + v
+            c_int.append(c)
+        E, c_out = readout_forward(h, batch, num_graphs, *(p[k] for k in READOUT_KEYS))
+        offset, c_ref = scatter_sum_forward(p["atomref"][Z], batch, num_graphs)
+        return E + offset, (c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z)
+
+    def backward(self, dE, cache):
+        """Given dL/dE (G,), returns (grads dict shaped like params, dL/dpos (N, 3))."""
+        c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z = cache
+        grads = {"atomref": np.bincount(Z, weights=scatter_sum_backward(dE, c_ref), minlength=self.max_z)}
+        dh, *g_out = readout_backward(dE, c_out)
+        grads.update(zip(READOUT_KEYS, g_out))
+        drbf, dfcut = 0.0, 0.0
+        for t in reversed(range(self.n_interactions)):
+            dh_v, drbf_t, dfcut_t, *g_int = interaction_backward(dh, c_int[t])
+            dh, drbf, dfcut = dh + dh_v, drbf + drbf_t, dfcut + dfcut_t
+            grads.update((f"interactions.{t}.{k}", g) for k, g in zip(FILTER_KEYS, g_int))
+        grads["embedding"] = gather_backward(dh, c_emb)
+        dd = gaussian_rbf_backward(drbf, c_rbf) + cosine_cutoff_backward(dfcut, c_cut)
+        dpos = displacement_backward(distance_backward(dd, c_d), c_r)
+        return grads, dpos
+
+    # --------------------------------------------------------------------- public interface
+    def energy_and_forces(self, Z, pos, batch=None):
+        """Energies (G,) in eV and forces -dE/dpos (N, 3) in eV/Angstrom.
+
+        Z: (N,) atomic numbers; pos: (N, 3) Angstrom; batch: (N,) sorted graph ids or None.
+        """
+        Z, pos, batch, G = self._check_inputs(Z, pos, batch)
+        edge_index = radius_graph(pos, self.cutoff, batch)
+        E, cache = self.forward(Z, pos, batch, edge_index, G)
+        _, dpos = self.backward(np.ones(G), cache)
+        return E, -dpos
+
+    def loss_and_grads(self, batch_data, w_energy=1.0, w_forces=1.0, hvp_step=1e-5):
+        """Energy + force loss and its gradient with respect to every parameter.
+
+        L = w_E mean_g (E_g - E_g^ref)^2 + w_F mean_{a,k} (F_ak - F_ak^ref)^2        (eq. 7.4)
+
+        batch_data: dict with Z (N,), pos (N, 3), batch (N,), E (G,), F (N, 3).
+        The force term needs dF/dtheta = -d^2E/(dpos dtheta). With g = dL/dF (N, 3) and
+        grad_theta(x) = d(sum_g E_g)/dtheta at positions x,
+
+            dL_F/dtheta = -sum_a g_a . d^2E/(dpos_a dtheta) ~= -[grad_theta(pos + h u) - grad_theta(pos - h u)] * |g| / (2h)
+
+        with u = g / |g|_max, a Hessian-vector product by central differences (error O(h^2)); the
+        two extra passes reuse the graph of ``pos`` (an edge crossing the cutoff within h changes
+        E by O(h^2) since f_cut and f_cut' vanish there). Returns (loss, grads).
+        """
+        Z, pos, batch, G = self._check_inputs(batch_data["Z"], batch_data["pos"], batch_data.get("batch"))
+        E_ref = as_float_array("batch_data['E']", batch_data["E"], shape=(G,))
+        F_ref = as_float_array("batch_data['F']", batch_data["F"], shape=pos.shape)
+        edge_index = radius_graph(pos, self.cutoff, batch)
+        E, cache = self.forward(Z, pos, batch, edge_index, G)
+        _, dpos = self.backward(np.ones(G), cache)
+        dE_err, dF_err = E - E_ref, -dpos - F_ref
+        loss = w_energy * np.mean(dE_err**2) + w_forces * np.mean(dF_err**2)
+        grads = self.backward(w_energy * 2.0 * dE_err / G, cache)[0]
+        g = w_forces * 2.0 * dF_err / dF_err.size                     # dL/dF
+        scale = np.abs(g).max()
+        if scale > 0:
+            u = g / scale
+            g_plus = self.backward(np.ones(G), self.forward(Z, pos + hvp_step * u, batch, edge_index, G)[1])[0]
+            g_minus = self.backward(np.ones(G), self.forward(Z, pos - hvp_step * u, batch, edge_index, G)[1])[0]
+            for k in grads:
+                grads[k] = grads[k] - (g_plus[k] - g_minus[k]) * (scale / (2.0 * hvp_step))
+        return float(loss), grads
+
+
+def fit_atomref(model, Z, E, batch):
+    """Set ``model.params['atomref']`` to the least-squares per-element energies.
+
+    Solves min ||C a - E||^2, C[g, z] = number of atoms of element z in graph g, taking the
+    minimum-norm solution (with one composition, as in a single-molecule dataset, only
+    the sum over the molecule is determined). Z: (N,); E: (G,) eV; batch: (N,). Returns a (max_z,).
+    """
+    Z, _, batch, G = model._check_inputs(Z, np.zeros((len(Z), 3)), batch)
+    E = as_float_array("E", E, shape=(G,))
+    counts = np.bincount(batch * model.max_z + Z, minlength=G * model.max_z).reshape(G, model.max_z)
+    a = np.linalg.lstsq(counts, E, rcond=None)[0]
+    model.params["atomref"][:] = a
+    return a
