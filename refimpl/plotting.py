@@ -72,3 +72,41 @@ def draw_graph(ax, xy, edge_index, node_color="C0", labels=None, edge_width=1.5,
     ax.set_aspect("equal")
     ax.autoscale_view()
     return nodes
+
+
+def _check_rng(rng):
+    if not isinstance(rng, np.random.Generator):
+        raise ValueError(f"rng: expected numpy.random.Generator (np.random.default_rng(seed)), got {type(rng).__name__}")
+
+
+def layout_stress(xy, D):
+    """Stress ``sum_{i<j} (|x_i - x_j| - D_ij)^2 / D_ij^2`` of positions xy (N, 2) against distances D (N, N)."""
+    i, j = np.triu_indices(D.shape[0], k=1)
+    dist = np.linalg.norm(xy[i] - xy[j], axis=1)
+    return float(np.sum((dist - D[i, j]) ** 2 / D[i, j] ** 2))
+
+
+def stress_layout(edge_index, num_nodes, rng, iterations=300):
+    """2D positions that minimize the stress (see ``layout_stress``) against hop distances.
+
+    Starts from ``mds_layout`` plus a small jitter drawn from ``rng`` (it separates nodes with
+    identical neighbourhoods, which MDS puts on the same spot), then applies the SMACOF update
+    X <- V^+ B(X) X ``iterations`` times, with weights w_ij = D_ij^-2, V the weights' Laplacian and
+    B_ij = -w_ij D_ij / |x_i - x_j| off the diagonal (rows summing to zero). Returns (N, 2).
+    """
+    _check_rng(rng)
+    iterations = check_positive_int("iterations", iterations)
+    D = hop_distances(edge_index, num_nodes)
+    finite = np.isfinite(D)
+    D[~finite] = D[finite].max() + 1.0
+    np.fill_diagonal(D, 1.0)                                   # placeholder, masked out below
+    off = ~np.eye(num_nodes, dtype=bool)
+    w = np.where(off, D ** -2.0, 0.0)
+    V_pinv = np.linalg.pinv(np.diag(w.sum(axis=1)) - w)
+    xy = mds_layout(edge_index, num_nodes) + rng.normal(scale=0.05, size=(num_nodes, 2))
+    for _ in range(iterations):                                # iterations of the whole layout
+        dist = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+        B = np.where(off & (dist > 0), -w * D / np.where(dist > 0, dist, 1.0), 0.0)
+        B[np.diag_indices(num_nodes)] = -B.sum(axis=1)
+        xy = V_pinv @ B @ xy
+    return xy - xy.mean(axis=0)

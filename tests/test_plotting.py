@@ -41,3 +41,17 @@ def test_tilted_projection_separates_atoms_above_and_below_the_plane():
     flat, tilted = project_to_plane(g.pos), project_to_plane(g.pos, tilt=30.0)
     assert np.linalg.norm(flat[4] - flat[6]) < 1e-3
     assert np.linalg.norm(tilted[4] - tilted[6]) > 0.5
+
+
+def test_stress_layout_separates_nodes_and_lowers_the_stress():
+    from refimpl.plotting import layout_stress, stress_layout
+    g = load_karate_club()
+    D = hop_distances(g.edge_index, g.num_nodes)
+    xy_mds = mds_layout(g.edge_index, g.num_nodes)
+    xy = stress_layout(g.edge_index, g.num_nodes, np.random.default_rng(0))
+    gaps = pairwise(xy) + np.eye(g.num_nodes) * 1e9
+    assert pairwise(xy_mds)[17, 21] < 1e-9            # same neighbours (0 and 1): MDS stacks them
+    assert gaps.min() > 0.15                           # the stress layout pulls every pair apart
+    assert layout_stress(xy, D) < layout_stress(xy_mds, D)
+    with pytest.raises(ValueError, match="rng"):
+        stress_layout(g.edge_index, g.num_nodes, rng=0)
