@@ -14,7 +14,7 @@ LOG2 = np.log(2.0)
 
 # ----------------------------------------------------------------------------- linear
 def linear_forward(x, W, b=None):
-    """Affine map ``out = x @ W + b``  (eq. 2.1).
+    """Affine map ``out = x @ W + b`` (book: Message passing, `eq-mp`).
 
     x: (..., D_in); W: (D_in, D_out); b: (D_out,) or None.  Returns out: (..., D_out).
     W is stored (in, out); PyTorch's ``nn.Linear.weight`` is its transpose.

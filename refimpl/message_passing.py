@@ -3,14 +3,14 @@
 Convention: ``edge_index`` (2, E), row 0 source j, row 1 target i; messages
 travel j -> i and are summed at i.
 
-The basic layer (eq. 3.3, from the lecture):
+The basic layer (book: Message passing, `eq-mp`; from the lecture):
 
     h_i' = h_i W_self + (sum_{j in N(i)} h_j) W_neigh + b
 
 followed by a nonlinearity applied separately (``refimpl.layers``), so each
 piece stays a forward/backward pair that can be tested alone.
 
-GCN (Kipf & Welling, eq. 3.5) with symmetric normalization and self-loops:
+GCN (Kipf & Welling; book: Message passing, `eq-gcn`) with symmetric normalization and self-loops:
 
     h_i' = sum_{j in N(i) + {i}} (1 / sqrt(d_i d_j)) h_j W + b,   d = degree incl. self-loop
 """
@@ -24,7 +24,7 @@ from .validate import as_edge_index, as_float_array, as_index_array, check_posit
 
 # ----------------------------------------------------------------------------- basic layer
 def message_passing_forward(h, edge_index, W_self, W_neigh, b):
-    """One round of the basic layer, before the nonlinearity (eq. 3.3).
+    """One round of the basic layer, before the nonlinearity (book `eq-mp`).
 
     h: (N, D_in); edge_index: (2, E); W_self, W_neigh: (D_in, D_out); b: (D_out,).
     Returns out: (N, D_out).
@@ -50,7 +50,7 @@ def message_passing_backward(dout, cache):
 
 # ----------------------------------------------------------------------------- GCN
 def gcn_norm(edge_index, num_nodes, self_loops=True):
-    """Symmetric GCN normalization (eq. 3.4).
+    """Symmetric GCN normalization (book `eq-gcn`).
 
     Adds self-loops (optionally), then weights edge j -> i by ``1 / sqrt(d_i d_j)``
     with d the in-degree counted on the returned edges.

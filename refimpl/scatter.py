@@ -57,7 +57,7 @@ def gather_backward(dout, cache):
 
 # ----------------------------------------------------------------------------- scatter-sum
 def scatter_sum_forward(src, index, dim_size):
-    """Sum rows into bins: ``out[i] = sum_{e : index[e] = i} src[e]``  (eq. 3.2).
+    """Sum rows into bins: ``out[i] = sum_{e : index[e] = i} src[e]`` (book: Message passing, `eq-agg-upd`).
 
     src: (E, ...); index: (E,) ints in [0, dim_size); dim_size: N. Returns (N, ...).
     Bins that receive nothing are zero.
