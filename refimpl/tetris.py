@@ -9,7 +9,9 @@ and translated copy of a shape correctly.
 
 The set holds one *chiral pair*: ``chiral_left`` and ``chiral_right`` are mirror
 images of each other (``chiral_right`` is ``chiral_left`` with z -> -z, atom order
-kept), and no rotation maps one onto the other. A model that is invariant to
+kept), and no rotation maps one onto the other: the signed volume
+(x2 - x1) . ((x3 - x2) x (x4 - x3)) of the chain of cubes is rotation invariant and is
++1 for one, -1 for the other. (Which one to call "left" is a convention.) A model that is invariant to
 reflections as well (group O(3)) cannot tell them apart; one invariant only to
 rotations (SO(3)) can.
 
@@ -24,8 +26,8 @@ from .validate import as_float_array, check_positive_int
 
 # cube centres of the eight tetracubes; each row of four is a path or a branch of unit steps
 _SHAPES = {
-    "chiral_left":  [(0, 0, 0), (1, 0, 0), (1, 1, 0), (1, 1, 1)],   # steps +x, +y, +z (right-handed screw)
-    "chiral_right": [(0, 0, 0), (1, 0, 0), (1, 1, 0), (1, 1, -1)],  # steps +x, +y, -z (its mirror image)
+    "chiral_left":  [(0, 0, 0), (1, 0, 0), (1, 1, 0), (1, 1, 1)],   # steps +x, +y, +z: signed volume +1
+    "chiral_right": [(0, 0, 0), (1, 0, 0), (1, 1, 0), (1, 1, -1)],  # steps +x, +y, -z: its mirror, volume -1
     "square":       [(0, 0, 0), (1, 0, 0), (1, 1, 0), (0, 1, 0)],
     "line":         [(0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 0, 0)],
     "corner":       [(0, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)],   # three arms from one cube (tripod)
@@ -89,8 +91,8 @@ def make_dataset(rng, copies, rotate=True, reflections=False, translation_scale=
     """Randomly transformed copies of the shapes: ``x' = Q x + t + noise``, one (Q, t) per copy.
 
     rng: np.random.Generator; copies: copies of each shape; rotate: apply a random
-    rotation (uniform on SO(3)); reflections: draw Q from O(3) instead (half of the
-    copies mirrored; needs rotate=True); translation_scale: std of t (per axis);
+    rotation (uniform on SO(3)); reflections: draw Q from O(3) instead (each copy
+    mirrored with probability 1/2; needs rotate=True); translation_scale: std of t (per axis);
     jitter: std of independent Gaussian noise on every coordinate; shapes: (K, n, 3)
     templates (default: the eight Tetris shapes).
     Returns (pos (K copies, n, 3), labels (K copies,)): copy c of shape k sits at row k * copies + c.

@@ -156,3 +156,17 @@ def test_report_describe():
 def test_bad_input(pos, kwargs, name):
     with pytest.raises(ValueError, match=name):
         canonicalize(pos, **kwargs)
+
+
+def test_generic_planar_cloud():
+    """A planar cloud: the O(3) sign of the normal is undecidable (skewness 0) but harmless; SO(3) fixes it."""
+    rng = np.random.default_rng(16)
+    flat = _generic(rng) * np.array([1.0, 1.0, 0.0])
+    _, _, rep_o3 = canonicalize(flat, group="O(3)")
+    assert rep_o3.planar and rep_o3.undecidable_sign[2] and rep_o3.reliable
+    can, _, rep = canonicalize(flat)
+    assert rep.planar and not rep.undecidable_sign.any() and rep.reliable
+    R = geometry.random_rotation(rng)
+    np.testing.assert_allclose(canonicalize(flat @ R.T)[0], can, atol=1e-10)
+    np.testing.assert_allclose(canonicalize(flat @ R.T, group="O(3)")[0], canonicalize(flat, group="O(3)")[0],
+                               atol=1e-10)
