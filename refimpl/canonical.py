@@ -35,7 +35,8 @@ and this module *reports* those cases instead of hiding them:
 - collinear (l2 / l1 < flat_tol) and planar (l3 / l1 < flat_tol) point sets.
 
 An ambiguity along a direction in which the shape has (almost) no extent does not change
-the canonical coordinates (they are ~0 there), so ``CanonicalReport.reliable`` ignores it.
+the canonical coordinates (they are at most ~sqrt(flat_tol l1) there), so
+``CanonicalReport.reliable`` ignores it.
 """
 from dataclasses import dataclass
 
@@ -104,6 +105,10 @@ class CanonicalReport:
 
 
 def _check_tol(name, value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}") from None
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
     return float(value)

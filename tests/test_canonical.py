@@ -152,6 +152,7 @@ def test_report_describe():
     (np.full((4, 3), np.nan), {}, "pos"), ("abc", {}, "pos"),
     (SQUARE, {"group": "SO(2)"}, "group"), (SQUARE, {"gap_tol": -1.0}, "gap_tol"),
     (SQUARE, {"sign_tol": np.nan}, "sign_tol"), (SQUARE, {"flat_tol": -0.1}, "flat_tol"),
+    (SQUARE, {"gap_tol": "small"}, "gap_tol"),
 ])
 def test_bad_input(pos, kwargs, name):
     with pytest.raises(ValueError, match=name):
