@@ -1,0 +1,294 @@
+"""The grading child: runs one submission's code for one exercise and hands back plain data.
+
+    python -I -m refimpl.grading._child WORKDIR
+
+Started by the grader (``refimpl.grading.sandbox``) in a fresh temporary folder WORKDIR that
+holds a copy of the submission, ``job.json`` and one ``in<k>.npz`` of inputs per check. In order:
+
+1. set its own resource limits (address space, CPU seconds, file size, no new processes), before
+   any student code exists in the process;
+2. load the inputs and the checks (and the instructor's private tests, which hold ``run`` parts);
+3. execute the submission's code cells one by one, each in try/except (a cell that raises,
+   even SystemExit or KeyboardInterrupt, is recorded and the next one runs), then put back any
+   builtin the student's code replaced (``builtins.isinstance = ...`` would break this process);
+4. for each check, run its ``run`` part (which calls only the student's functions) with a trace
+   hook that records calls to the exercise's reference functions, and write what came back
+   as ``out<k>.npz`` (numeric arrays only) plus a JSON description;
+5. write ``status.json`` and leave with ``os._exit(0)``, so no atexit handler of the student's runs.
+
+The parent trusts nothing of this: it decides pass/fail itself (``Check.verify``) and gives no
+points when this process ends in any other way.
+"""
+import builtins
+import json
+import os
+import resource
+import sys
+
+# Captured before any student code runs, so that monkeypatching builtins cannot reach them.
+_open, _type, _str, _len, _isinstance = builtins.open, builtins.type, builtins.str, builtins.len, builtins.isinstance
+_exit, _replace, _join, _dumps = os._exit, os.replace, os.path.join, json.dumps
+
+OUTPUT_CAP = 64 * 1024      # characters of printed output kept (per stream)
+TEXT_CAP = 500              # characters kept of any message
+
+
+class _CappedStream:
+    """sys.stdout/sys.stderr replacement: keeps the first OUTPUT_CAP characters, counts the rest."""
+
+    def __init__(self, raw):
+        self._raw, self.written, self.dropped = raw, 0, 0
+
+    def write(self, text):
+        text = _str(text)
+        room = OUTPUT_CAP - self.written
+        keep = text[:max(room, 0)]
+        if keep:
+            try:
+                self._raw.write(keep)
+                self._raw.flush()
+            except Exception:
+                pass
+        self.written += _len(keep)
+        self.dropped += _len(text) - _len(keep)
+        return _len(text)
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return False
+
+
+def _short(text):
+    text = _str(text)
+    return text if _len(text) <= TEXT_CAP else text[:TEXT_CAP] + " ..."
+
+
+def set_limits(memory_mb, cpu_seconds, file_mb):
+    """Hard resource limits for this process and anything it starts; returns those that failed."""
+    failed = []
+    limits = [("RLIMIT_AS", memory_mb * 2**20, memory_mb * 2**20),
+              ("RLIMIT_CPU", cpu_seconds, cpu_seconds + 1),
+              ("RLIMIT_FSIZE", file_mb * 2**20, file_mb * 2**20),
+              ("RLIMIT_NPROC", 0, 0),
+              ("RLIMIT_CORE", 0, 0)]
+    for name, soft, hard in limits:
+        try:
+            resource.setrlimit(getattr(resource, name), (soft, hard))
+        except (AttributeError, ValueError, OSError):
+            failed.append(name)
+    return failed
+
+
+def _where(exc):
+    """'code cell 4, line 3, in scatter_sum_forward' for the innermost frame of the submission's code."""
+    tb, where = exc.__traceback__, ""
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith("<code cell"):
+            where = f"{code.co_filename[1:-1]}, line {tb.tb_lineno}, in {code.co_name}"
+        tb = tb.tb_next
+    return where
+
+
+def describe_exception(exc):
+    """Plain words for an exception raised by the student's code."""
+    name = _type(exc).__name__
+    where = _where(exc)
+    at = f" ({where})" if where else ""
+    if _isinstance(exc, SystemExit):
+        return f"your code called sys.exit() or raised SystemExit{at}; a function must return its result"
+    if _isinstance(exc, KeyboardInterrupt):
+        return f"your code raised KeyboardInterrupt{at}"
+    if _isinstance(exc, MemoryError):
+        return f"your code ran out of memory{at} (the grader allows {os.environ.get('GRADER_MEMORY_MB', '?')} MB)"
+    if _isinstance(exc, RecursionError):
+        return f"your code recursed too deeply (RecursionError){at}"
+    if _isinstance(exc, NotImplementedError):
+        return f"not implemented yet{at}: {_short(exc)}"
+    try:
+        message = _short(exc)
+    except BaseException:
+        message = "(the error message could not be printed)"
+    return f"your code raised {name}{at}: {message}"
+
+
+class BuiltinsGuard:
+    """Puts back the builtins the student's code replaced or deleted (names it added stay)."""
+
+    def __init__(self):
+        self.saved = dict(builtins.__dict__)
+
+    def restore(self):
+        current = builtins.__dict__
+        for name, value in self.saved.items():
+            if current.get(name, self) is not value:
+                current[name] = value
+
+
+def split_python_file(text):
+    """A .py export as a list of chunks: at '# In[..]:' or '# %%' markers, else the whole text."""
+    chunks, current = [], []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if (stripped.startswith("# In[") and stripped.endswith("]:")) or stripped.startswith("# %%"):
+            chunks.append("\n".join(current))
+            current = []
+        else:
+            current.append(line)
+    chunks.append("\n".join(current))
+    return [c for c in chunks if c.strip()]
+
+
+def _is_self_check(node):
+    import ast
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and isinstance(node.value.func, ast.Name) and node.value.func.id == "check")
+
+
+def code_units(path):
+    """What to execute, in order: notebook cells, or the top-level statements of a .py export."""
+    import ast
+
+    from refimpl.checks.core import SKIP_TAGS, read_code_cells, strip_magics
+    units = []
+    cells = read_code_cells(path)
+    if path.endswith(".py"):
+        cells = [(chunk, []) for chunk in split_python_file(cells[0][0])]
+    for k, (src, tags) in enumerate(cells):
+        if SKIP_TAGS & set(tags) or "google.colab" in src:
+            continue
+        src = strip_magics(src)
+        if not path.endswith(".py"):
+            units.append((f"<code cell {k + 1}>", src))
+            continue
+        try:  # a .py export: run statement by statement, skipping the self-check calls
+            tree = ast.parse(src)
+        except SyntaxError:
+            units.append((f"<code cell {k + 1}>", src))  # compiling it again reports the syntax error
+            continue
+        for node in tree.body:
+            if not _is_self_check(node):
+                units.append((f"<code cell {k + 1}>", ast.Module(body=[node], type_ignores=[])))
+    return units
+
+
+def execute(units, namespace):
+    """Run each unit in ``namespace``; return the errors (one line each), never raising."""
+    errors = []
+    for filename, src in units:
+        try:
+            exec(compile(src, filename, "exec"), namespace)
+        except BaseException as exc:  # noqa: B902 - SystemExit and KeyboardInterrupt too
+            message = describe_exception(exc)
+            errors.append(message if filename[1:-1] in message else f"{filename[1:-1]}: {message}")
+    return errors
+
+
+class ReferenceTracer:
+    """Records calls to given functions by their code (so aliases, imports and reloads are seen).
+
+    A ``sys.settrace`` hook compares each Python call's code (file, first line, name) with those of
+    the reference functions; it is active only while a check's ``run`` part executes.
+    """
+
+    def __init__(self, dotted_names):
+        import importlib
+        self.keys, self.called = {}, []
+        for dotted in dotted_names:
+            module, _, attr = dotted.rpartition(".")
+            code = getattr(importlib.import_module(module), attr).__code__
+            self.keys[(code.co_filename, code.co_firstlineno, code.co_name)] = dotted
+
+    def hook(self, frame, event, arg):
+        if event == "call":
+            code = frame.f_code
+            name = self.keys.get((code.co_filename, code.co_firstlineno, code.co_name))
+            if name is not None and name not in self.called:
+                self.called.append(name)
+        return None
+
+    def __enter__(self):
+        sys.settrace(self.hook)
+        return self
+
+    def __exit__(self, *exc):
+        sys.settrace(None)
+        return False
+
+
+def main(workdir):
+    # The child's own files are named by absolute paths: the student's code may change directory.
+    workdir = os.path.abspath(workdir)
+    here = lambda name: _join(workdir, name)  # noqa: E731
+    os.chdir(workdir)
+    with _open(here("job.json"), encoding="utf-8") as f:
+        job = json.load(f)
+    os.environ["GRADER_MEMORY_MB"] = _str(job["memory_mb"])
+    status = {"complete": False, "limits_failed": set_limits(job["memory_mb"], job["cpu_seconds"], job["file_mb"])}
+
+    def write_status():
+        with _open(here("status.tmp"), "w", encoding="utf-8") as f:
+            f.write(_dumps(status, allow_nan=True))
+        _replace(here("status.tmp"), here("status.json"))
+
+    import numpy as np
+
+    from refimpl.checks import EXERCISES, CheckFailed, load_all
+    from refimpl.grading import transfer
+    load_all()
+    if job.get("private_tests"):
+        from refimpl.grading.private import load_private_tests
+        load_private_tests(job["private_tests"])
+    exercise = EXERCISES[job["exercise"]]
+    by_name = {c.name: c for c in exercise.checks}
+    checks = [by_name[name] for name in job["checks"]]
+    inputs = []
+    for k in range(len(checks)):
+        with np.load(here(f"in{k}.npz"), allow_pickle=False) as data:
+            inputs.append({key: data[key] for key in data.files})
+    tracer = ReferenceTracer(exercise.reference)
+    savez, SimpleNamespace = np.savez, __import__("types").SimpleNamespace
+
+    guard = BuiltinsGuard()
+    out, err = _CappedStream(sys.stdout), _CappedStream(sys.stderr)
+    sys.stdout, sys.stderr = out, err
+    namespace = {"__name__": "__submission__"}
+    status["load_errors"] = execute(code_units(job["submission"]), namespace)
+    status["checks"] = []
+    for k, chk in enumerate(checks):
+        guard.restore()
+        with _open(here("progress"), "w") as f:
+            f.write(_str(k))
+        sys.stdout, sys.stderr = out, err
+        entry = {"name": chk.name}
+        try:
+            student = SimpleNamespace(**{key: v for key, v in namespace.items() if _type(key) is str})
+            with tracer:
+                value = chk.run(student, {key: np.copy(v) for key, v in inputs[k].items()})
+            guard.restore()
+            entry["result"] = transfer.save(here(f"out{k}.npz"), value, savez)
+            entry["outcome"] = "returned"
+        except CheckFailed as exc:
+            entry.update(outcome="failed", message=_short(exc))
+        except BaseException as exc:  # noqa: B902 - whatever the student's code raised
+            guard.restore()
+            entry.update(outcome="raised", message=describe_exception(exc))
+        status["checks"].append(entry)
+    guard.restore()
+    status["reference_calls"] = list(tracer.called)
+    status["printed_chars"] = out.written + out.dropped + err.written + err.dropped
+    status["output_truncated"] = bool(out.dropped or err.dropped)
+    status["complete"] = True
+    write_status()
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1])
+    except BaseException:  # the grading machinery itself failed: report on stderr, exit non-zero
+        import traceback
+        traceback.print_exc(file=sys.__stderr__)
+        _exit(3)
+    _exit(0)

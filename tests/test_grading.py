@@ -1,0 +1,445 @@
+"""The isolated grader: hostile and broken submissions each get the right row and a clear message.
+
+The submissions are written by the helpers below into a temporary folder, each one a small edit
+of solutions/02_message_passing.ipynb (points: scatter_sum 3, gcn_norm 2, message_passing 5; an
+exercise's points are split over its checks). The whole folder is graded once, in parallel,
+with small limits.
+"""
+import copy
+import csv
+import json
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from refimpl.checks import EXERCISES, check, load_all, load_namespace
+from refimpl.grading import transfer
+from refimpl.grading.grader import grade
+from refimpl.grading.private import private_tests
+from refimpl.grading.sandbox import Limits
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOK = "02_message_passing"
+SOLUTION = ROOT / "solutions" / f"{NOTEBOOK}.ipynb"
+PRIVATE = ROOT / "tests" / "grading_private"
+LIMITS = Limits(timeout=10, memory_mb=400)  # generous wall clock: the test machine may be busy
+
+
+# ----------------------------------------------------------------------------- building submissions
+def solution():
+    return json.loads(SOLUTION.read_text())
+
+
+def cell_source(cell):
+    src = cell["source"]
+    return "".join(src) if isinstance(src, list) else src
+
+
+def edit(nb, old, new):
+    """Replace ``old`` by ``new`` in the one code cell that contains it."""
+    hits = [c for c in nb["cells"] if c["cell_type"] == "code" and old in cell_source(c)]
+    assert len(hits) == 1, f"{old!r} is in {len(hits)} cells of the solution"
+    hits[0]["source"] = cell_source(hits[0]).replace(old, new)
+    return nb
+
+
+def in_body(nb, signature, lines):
+    """Insert ``lines`` as the first statements of the function defined by ``signature``."""
+    body = "".join(f"    {line}\n" for line in lines)
+    return edit(nb, signature + "\n", signature + "\n" + body)
+
+
+def add_cell(nb, text, at=None):
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": text}
+    nb["cells"].insert(len(nb["cells"]) if at is None else at, cell)
+    return nb
+
+
+def code_cells(nb):
+    return [c for c in nb["cells"] if c["cell_type"] == "code" and "colab-install" not in c["metadata"].get("tags", [])]
+
+
+GCN = "def gcn_norm(edge_index, num_nodes):"
+SCATTER_FWD = "def scatter_sum_forward(src, index, dim_size):"
+SCATTER_BWD = "def scatter_sum_backward(dout, cache):"
+MP_FWD = "def message_passing_forward(h, edge_index, W_self, W_neigh, b):"
+MP_BWD = "def message_passing_backward(dout, cache):"
+
+
+def infinite_loop(nb):
+    return in_body(nb, GCN, ["while True:", "    pass"])
+
+
+def memory_bomb(nb):
+    return in_body(nb, MP_FWD, ["hog = []", "while True:", "    hog.append(np.ones(2**20))"])
+
+
+def huge_output(nb):
+    add_cell(nb, "for k in range(50_000):\n    print('line', k)\n", at=3)
+    return in_body(nb, SCATTER_FWD, ["print('x' * 1_000_000)"])
+
+
+def sys_exit(nb):
+    add_cell(nb, "import sys\nsys.exit('leaving early')\n", at=3)
+    return in_body(nb, GCN, ["import sys", "sys.exit(0)"])
+
+
+def os_exit(nb):
+    return in_body(nb, SCATTER_BWD, ["import os", "os._exit(0)"])
+
+
+def raise_system_exit(nb):
+    return in_body(nb, MP_BWD, ["raise SystemExit(1)"])
+
+
+def keyboard_interrupt(nb):
+    return in_body(nb, GCN, ["raise KeyboardInterrupt"])
+
+
+def monkeypatch(nb):
+    """A wrong gcn_norm, and patches that would make a naive in-process grader accept anything."""
+    add_cell(nb, "import builtins\n"
+                 "np.allclose = lambda *a, **k: True\n"
+                 "np.array_equal = lambda *a, **k: True\n"
+                 "np.testing.assert_allclose = lambda *a, **k: None\n"
+                 "builtins.isinstance = lambda obj, cls: True\n", at=3)
+    add_cell(nb, "np.ndarray.__eq__ = lambda self, other: True\n", at=4)  # raises TypeError: built-in type
+    return edit(nb, "    return edge_index, edge_weight", "    return edge_index, np.ones_like(edge_weight)")
+
+
+def always_equal(nb):
+    add_cell(nb, "class AlwaysEqual:\n"
+                 "    shape, dtype, __array_priority__ = (0,), np.float64, 1000\n"
+                 "    def __eq__(self, other):\n"
+                 "        return True\n", at=3)
+    return edit(nb, "    return edge_index, edge_weight", "    return edge_index, AlwaysEqual()")
+
+
+def strict_types(nb):
+    """db of shape (D, 1) instead of (D,) (np.allclose would broadcast it) and float32 weights."""
+    edit(nb, "    return dh, dW_self, dW_neigh, db", "    return dh, dW_self, dW_neigh, db[:, None]")
+    return edit(nb, "    return edge_index, edge_weight", "    return edge_index, edge_weight.astype(np.float32)")
+
+
+def cells_deleted(nb):
+    nb["cells"] = [c for c in nb["cells"] if GCN not in cell_source(c)]
+    return nb
+
+
+def cells_merged(nb):
+    cells = code_cells(nb)
+    merged = "\n\n".join(cell_source(c) for c in cells)
+    nb["cells"] = [c for c in nb["cells"] if c not in cells]
+    return add_cell(nb, merged)
+
+
+def cells_reordered(nb):
+    cells = code_cells(nb)
+    nb["cells"] = [c for c in nb["cells"] if c not in cells] + cells[::-1]
+    return nb
+
+
+def renamed(nb):
+    return edit(nb, GCN, GCN.replace("gcn_norm", "gcn_normalize"))
+
+
+def colab_saved(nb):
+    """What Colab writes: no kernelspec fields, string sources, outputs, cell ids but no tags."""
+    nb["metadata"] = {"colab": {"provenance": []}}
+    nb["nbformat_minor"] = 0
+    for k, cell in enumerate(nb["cells"]):
+        cell["source"] = cell_source(cell)
+        cell["metadata"] = {"id": f"c{k}"}
+        cell.pop("id", None)
+        if cell["cell_type"] == "code":
+            cell["execution_count"] = k
+            cell["outputs"] = [{"name": "stdout", "output_type": "stream", "text": ["ran\n"]}]
+    return nb
+
+
+def writes_files(nb):
+    return add_cell(nb, "import os\n"
+                        "open('notes.txt', 'w').write('hello')\n"
+                        "open('submission.ipynb', 'w').write('overwritten')\n"
+                        "open('status.json', 'w').write('{\"complete\": true, \"checks\": []}')\n"
+                        "os.chdir('..')\n"
+                        "open('big.bin', 'wb').write(b'0' * (100 * 2**20))\n", at=3)
+
+
+def calls_reference(nb):
+    add_cell(nb, "import refimpl.scatter as S\nfrom refimpl.scatter import scatter_sum_forward as ref_forward\n", at=3)
+    in_body(nb, SCATTER_FWD, ["return ref_forward(src, index, dim_size)"])
+    return in_body(nb, SCATTER_BWD, ["return S.scatter_sum_backward(dout, cache)"])
+
+
+def python_export(nb):
+    """A .py export (jupyter nbconvert style), with an install line and the self-check calls."""
+    parts = ["#!/usr/bin/env python\n# coding: utf-8"]
+    for k, c in enumerate(code_cells(nb)):
+        parts.append(f"# In[{k}]:\n\n\n{cell_source(c)}")
+    parts.insert(1, "# In[ ]:\n\n\n!pip install -q something")
+    return "\n\n\n".join(parts) + "\n"
+
+
+EDITS = [infinite_loop, memory_bomb, huge_output, sys_exit, os_exit, raise_system_exit, keyboard_interrupt,
+         monkeypatch, always_equal, strict_types, cells_deleted, cells_merged, cells_reordered, renamed,
+         colab_saved, writes_files, calls_reference]
+
+
+def write_submissions(folder):
+    """All test submissions in ``folder``; returns their file names."""
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {"solution.ipynb": json.dumps(solution()),
+             "unsolved.ipynb": (ROOT / "exercises" / f"{NOTEBOOK}.ipynb").read_text(),
+             "invalid_json.ipynb": json.dumps(solution())[:-200],
+             "empty.ipynb": "",
+             "python_export.py": python_export(solution())}
+    for fn in EDITS:
+        files[f"{fn.__name__}.ipynb"] = json.dumps(fn(copy.deepcopy(solution())))
+    for name, text in files.items():
+        (folder / name).write_text(text)
+    return sorted(files)
+
+
+# ----------------------------------------------------------------------------- grading them once
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("grading")
+    names = write_submissions(base / "subs")
+    before = sorted(p.name for p in (base / "subs").iterdir())
+    outcomes = grade([base / "subs"], base / "out", jobs=2, limits=LIMITS, progress=None)
+    after = sorted(p.name for p in (base / "subs").iterdir())
+    by_id = {o.id: o for o in outcomes}
+    assert sorted(by_id) == names
+    return {"by_id": by_id, "out": base / "out", "subs": base / "subs", "before": before, "after": after}
+
+
+def scores(o):
+    return {e.name: round(e.score, 2) for e in o.exercises}
+
+
+def messages(o, exercise):
+    e = next(e for e in o.exercises if e.name == exercise)
+    return " | ".join([e.problem] + [c.message for c in e.checks])
+
+
+FULL = {"scatter_sum": 3, "gcn_norm": 2, "message_passing": 5}
+ZERO = {"scatter_sum": 0, "gcn_norm": 0, "message_passing": 0}
+MP_BACKWARD_LOST = round(5 * 2 / 3, 2)  # two of the three message-passing checks still pass
+
+CASES = {  # submission: (scores, exercise whose message is checked, words the message must contain)
+    "solution.ipynb": (FULL, None, None),
+    "unsolved.ipynb": (ZERO, "scatter_sum", "not implemented yet"),
+    "infinite_loop.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm", "timed out"),
+    "memory_bomb.ipynb": (dict(FULL, message_passing=0), "message_passing", "ran out of memory"),
+    "huge_output.ipynb": (FULL, None, None),
+    "sys_exit.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm", "sys.exit()"),
+    "os_exit.ipynb": (dict(FULL, scatter_sum=0), "scatter_sum", "os._exit()"),
+    "raise_system_exit.ipynb": (dict(FULL, message_passing=MP_BACKWARD_LOST), "message_passing", "SystemExit"),
+    "keyboard_interrupt.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm", "KeyboardInterrupt"),
+    "monkeypatch.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm", "wrong values"),
+    "always_equal.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm", "got AlwaysEqual"),
+    "strict_types.ipynb": (dict(FULL, gcn_norm=0, message_passing=MP_BACKWARD_LOST), "message_passing",
+                           "expected shape (5,), got (5, 1)"),
+    "cells_deleted.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm", "no function named 'gcn_norm'"),
+    "cells_merged.ipynb": (FULL, None, None),
+    "cells_reordered.ipynb": (FULL, None, None),
+    "renamed.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm", "no function named 'gcn_norm'"),
+    "colab_saved.ipynb": (FULL, None, None),
+    "writes_files.ipynb": (FULL, None, None),
+    "calls_reference.ipynb": (dict(FULL, scatter_sum=0), "scatter_sum",
+                              "calls the reference implementation (refimpl.scatter.scatter_sum_forward, "
+                              "refimpl.scatter.scatter_sum_backward)"),
+    "python_export.py": (FULL, None, None),
+    "invalid_json.ipynb": (ZERO, "scatter_sum", "not valid notebook JSON"),
+    "empty.ipynb": (ZERO, "scatter_sum", "the file is empty"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_submission_gets_its_row_and_message(graded, name):
+    o = graded["by_id"][name]
+    want, exercise, words = CASES[name]
+    assert o.notebook == NOTEBOOK
+    assert scores(o) == want, (scores(o), [messages(o, e) for e in want])
+    assert o.max_score == 10
+    if words:
+        assert words in messages(o, exercise)
+
+
+def test_every_case_is_in_the_table():
+    assert {f"{fn.__name__}.ipynb" for fn in EDITS} <= set(CASES)
+
+
+def test_failures_that_end_the_process_or_cheat_cost_the_whole_exercise(graded):
+    by_id = graded["by_id"]
+    for name, exercise in [("infinite_loop.ipynb", "gcn_norm"), ("os_exit.ipynb", "scatter_sum"),
+                           ("calls_reference.ipynb", "scatter_sum")]:
+        e = next(e for e in by_id[name].exercises if e.name == exercise)
+        assert e.problem and e.score == 0, (name, e)
+    assert by_id["infinite_loop.ipynb"].status == "problems"
+    assert by_id["solution.ipynb"].status == "ok"
+    assert by_id["empty.ipynb"].status == by_id["invalid_json.ipynb"].status == "unreadable"
+
+
+def test_load_problems_are_reported_but_do_not_stop_grading(graded):
+    by_id = graded["by_id"]
+    assert any("sys.exit()" in err for err in by_id["sys_exit.ipynb"].load_errors)
+    assert any("TypeError" in err for err in by_id["monkeypatch.ipynb"].load_errors)   # np.ndarray.__eq__ = ...
+    assert any("File too large" in err for err in by_id["writes_files.ipynb"].load_errors)  # 100 MB > file cap
+    assert by_id["huge_output.ipynb"].output_truncated and by_id["huge_output.ipynb"].printed_chars > 10**6
+    assert not by_id["solution.ipynb"].load_errors and not by_id["solution.ipynb"].output_truncated
+
+
+def test_submissions_folder_is_left_as_it_was(graded):
+    assert graded["before"] == graded["after"]
+    assert (graded["subs"] / "writes_files.ipynb").read_text().startswith("{")
+
+
+def test_gradebook_has_one_row_per_submission(graded):
+    rows = list(csv.DictReader((graded["out"] / "gradebook.csv").open()))
+    assert [r["submission"] for r in rows] == sorted(CASES)
+    assert list(rows[0])[:5] == ["submission", "notebook", "scatter_sum", "gcn_norm", "message_passing"]
+    by_name = {r["submission"]: r for r in rows}
+    assert by_name["solution.ipynb"]["total"] == "10" and by_name["solution.ipynb"]["max"] == "10"
+    assert by_name["infinite_loop.ipynb"]["gcn_norm"] == "0" and by_name["infinite_loop.ipynb"]["total"] == "8"
+    assert by_name["empty.ipynb"]["status"] == "unreadable" and "empty" in by_name["empty.ipynb"]["notes"]
+    assert "timed out" in by_name["infinite_loop.ipynb"]["notes"]
+
+
+def test_feedback_says_what_passed_and_why_not(graded):
+    text = (graded["out"] / "feedback" / "strict_types.ipynb.md").read_text()
+    assert "**6.33 of 10 points**" in text
+    assert "- PASS forward matches the reference" in text
+    assert "- FAIL backward matches the reference (dh, dW_self, dW_neigh, db): message_passing_backward: db: " \
+           "expected shape (5,), got (5, 1)" in text
+    assert "expected finite float64 edge weights" in (graded["out"] / "feedback" / "strict_types.ipynb.md").read_text()
+    loop = (graded["out"] / "feedback" / "infinite_loop.ipynb.md").read_text()
+    assert "**No points for this exercise:** timed out" in loop
+
+
+def test_results_json_is_in_gradescope_format(graded):
+    for name in CASES:
+        res = json.loads((graded["out"] / "results" / f"{name}.json").read_text())
+        assert set(res) >= {"score", "tests"}
+        assert len(res["tests"]) == sum(len(ex.checks) for ex in EXERCISES.values() if ex.notebook == NOTEBOOK)
+        for t in res["tests"]:
+            assert set(t) >= {"name", "score", "max_score", "status", "output", "visibility"}
+            assert t["status"] in ("passed", "failed") and (t["score"] > 0) == (t["status"] == "passed")
+        assert res["score"] == pytest.approx(sum(t["score"] for t in res["tests"]))
+        assert res["score"] == pytest.approx(graded["by_id"][name].total)
+        assert sum(t["max_score"] for t in res["tests"]) == pytest.approx(10)
+    assert not (graded["out"] / "results.json").exists()  # only for a single submission
+
+
+def test_regrading_gives_the_same_result(graded, tmp_path):
+    subs = tmp_path / "again"
+    subs.mkdir()
+    names = ["strict_types.ipynb", "calls_reference.ipynb", "raise_system_exit.ipynb"]
+    for name in names:
+        (subs / name).write_bytes((graded["subs"] / name).read_bytes())
+    grade([subs], tmp_path / "out", jobs=2, limits=LIMITS, progress=None)
+    for name in names:
+        first = json.loads((graded["out"] / "results" / f"{name}.json").read_text())
+        again = json.loads((tmp_path / "out" / "results" / f"{name}.json").read_text())
+        assert first == again
+
+
+# ----------------------------------------------------------------------------- private tests, command line
+def test_private_tests_count_in_grading_but_never_in_the_self_check(tmp_path, capsys):
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / f"{NOTEBOOK}.ipynb").write_text(SOLUTION.read_text())
+    (subs / "unsolved.ipynb").write_text((ROOT / "exercises" / f"{NOTEBOOK}.ipynb").read_text())
+    public = {name: len(ex.checks) for name, ex in load_all().items()}
+    outcomes = {o.id: o for o in grade([subs], tmp_path / "out", jobs=2, private=PRIVATE, limits=LIMITS,
+                                       progress=None)}
+    assert {name: len(ex.checks) for name, ex in EXERCISES.items()} == public, "private tests leaked into the registry"
+    solved = outcomes[f"{NOTEBOOK}.ipynb"]
+    assert solved.total == 10 and outcomes["unsolved.ipynb"].total == 0
+    scatter = next(e for e in solved.exercises if e.name == "scatter_sum")
+    private = [c for c in scatter.checks if not c.public]
+    assert len(scatter.checks) == public["scatter_sum"] + 1 and len(private) == 1
+    res = json.loads((tmp_path / "out" / "results" / f"{NOTEBOOK}.ipynb.json").read_text())
+    assert [t["visibility"] for t in res["tests"]].count("after_published") == 1
+    assert "(instructor test)" in (tmp_path / "out" / "feedback" / f"{NOTEBOOK}.ipynb.md").read_text()
+
+    namespace, _ = load_namespace(SOLUTION)
+    with private_tests(PRIVATE):
+        assert len(EXERCISES["scatter_sum"].checks) == public["scatter_sum"] + 1
+        capsys.readouterr()
+        results = check("scatter_sum", namespace)
+    assert len(results) == public["scatter_sum"]
+    assert private[0].name not in capsys.readouterr().out
+
+
+def test_command_line_grades_one_file_for_gradescope(tmp_path):
+    sub = tmp_path / "submission.ipynb"
+    sub.write_text(SOLUTION.read_text())
+    proc = subprocess.run([sys.executable, "-m", "refimpl.grading", str(sub), "--out", str(tmp_path / "results"),
+                           "--notebook", NOTEBOOK, "--jobs", "2", "--timeout", "20", "--memory", "500"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "[1/1] submission.ipynb: 10/10" in proc.stderr
+    res = json.loads((tmp_path / "results" / "results.json").read_text())
+    assert res["score"] == 10
+
+
+def test_command_line_rejects_a_missing_folder(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "refimpl.grading", str(tmp_path / "nothing"), "--out",
+                           str(tmp_path / "o")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "no file or folder" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- self-check cells
+@pytest.mark.parametrize("folder", ["exercises", "solutions"])
+def test_self_check_is_a_one_line_call_per_exercise(folder):
+    """Each exercise's self-check cell ends with the one line check("name"), and nothing else calls check."""
+    load_all()
+    for path in sorted((ROOT / folder).glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        cells = [cell_source(c).strip() for c in nb["cells"] if "self-check" in c.get("metadata", {}).get("tags", [])]
+        names = [ex.name for ex in EXERCISES.values() if ex.notebook == path.stem]
+        assert [c.splitlines()[-1] for c in cells] == [f'check("{name}")' for name in names], path
+        calls = [line for c in nb["cells"] if c["cell_type"] == "code"
+                 for line in cell_source(c).splitlines() if "check(" in line]
+        assert sorted(calls) == sorted(f'check("{name}")' for name in names), path
+
+
+# ----------------------------------------------------------------------------- plain data transfer
+def test_transfer_keeps_numbers_and_structure(tmp_path):
+    value = {"out": np.arange(6.0).reshape(2, 3), "pair": (np.int32(3), [1, 2.5, None, True]),
+             "text": "hi", "nested": {"b": np.array([True, False])}}
+    desc = transfer.save(tmp_path / "o.npz", value)
+    back = transfer.load(tmp_path / "o.npz", json.loads(transfer.dumps(desc)), 2**20)
+    assert back["out"].dtype == np.float64 and np.array_equal(back["out"], value["out"])
+    assert back["pair"][0] == 3 and type(back["pair"][0]) is np.int32 and back["pair"][1] == [1, 2.5, None, True]
+    assert back["text"] == "hi" and back["nested"]["b"].dtype == bool
+
+
+class Sneaky(np.ndarray):
+    def __eq__(self, other):
+        return True
+
+
+@pytest.mark.parametrize("value, kind", [(object(), "object"), (np.array([object()]), "numpy array of dtype object"),
+                                         (iter([1]), "list_iterator"), (tuple(range(100)), "too long")])
+def test_transfer_replaces_anything_else_by_its_type_name(tmp_path, value, kind):
+    desc = transfer.save(tmp_path / "o.npz", {"out": value})
+    back = transfer.load(tmp_path / "o.npz", desc, 2**20)["out"]
+    assert isinstance(back, transfer.Untransferred) and kind in type(back).__name__
+
+
+def test_transfer_drops_array_subclasses_and_refuses_pickles(tmp_path):
+    sneaky = np.zeros(3).view(Sneaky)
+    back = transfer.load(tmp_path / "s.npz", transfer.save(tmp_path / "s.npz", sneaky), 2**20)
+    assert type(back) is np.ndarray and not np.array_equal(back, np.ones(3))
+    np.save(tmp_path / "p.npy", np.array([object()]), allow_pickle=True)
+    np.savez(tmp_path / "p.npz", a0=np.array([{"x": 1}], dtype=object))
+    with pytest.raises(ValueError):
+        transfer.load(tmp_path / "p.npz", {"kind": "array", "key": "a0"}, 2**20)
+    with pytest.raises(ValueError, match="larger than"):
+        transfer.load(tmp_path / "s.npz", {"kind": "array", "key": "a0"}, 8)
