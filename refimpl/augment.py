@@ -1,7 +1,7 @@
 """Data augmentation for 3D point clouds: a random rigid motion (and noise) per graph.
 
 For each graph g of a batch we draw one group element (Q_g, t_g) and move every atom
-of that graph (eq. 6.1)::
+of that graph (book: Data augmentation, `eq-augment`)::
 
     x_a'  =  Q_g x_a + t_g + eps_a,      g = batch[a],   eps_a ~ Normal(0, jitter^2 I)
 
@@ -26,7 +26,7 @@ def _check_scale(name, value):
 
 def augment_batch(pos, batch, rng, reflections=False, translation_scale=0.0, jitter=0.0,
                   num_graphs=None, rotate=True):
-    """Apply one random rigid motion per graph and Gaussian jitter per atom (eq. 6.1).
+    """Apply one random rigid motion per graph and Gaussian jitter per atom (book `eq-augment`).
 
     pos: (N, 3); batch: (N,) sorted graph index of each atom; rng: np.random.Generator;
     reflections: draw Q from O(3) instead of SO(3); translation_scale: std of t (>= 0);

@@ -2,16 +2,18 @@
 
 Instead of building the symmetry into the model, we can remove it from the input:
 map every rotated copy of a shape to one canonical pose, then feed any model. Here
-the pose comes from principal component analysis (PCA) of the centred positions:
+the pose comes from principal component analysis (PCA) of the centred positions
+(book: Canonicalization, `eq-pca-frame`):
 
-    c = (1/n) sum_a x_a,      C = (1/n) sum_a (x_a - c)(x_a - c)^T = V diag(l1, l2, l3) V^T     (7.1)
+    c = (1/n) sum_a x_a,      C = (1/n) sum_a (x_a - c)(x_a - c)^T = V diag(l1, l2, l3) V^T
 
 with l1 >= l2 >= l3 >= 0 and the columns e_1, e_2, e_3 of V the principal axes. (For
 equal masses the inertia tensor is n (tr C I - C): same axes, reverse order, so this is
 also the inertia frame.) The canonical coordinates are y_a = V^T (x_a - c), i.e.
 ``canonical_pos = (pos - c) @ V``.
 
-An eigenvector is only defined up to sign, so we fix each sign with a rule (7.2):
+An eigenvector is only defined up to sign, so we fix each sign with a rule
+(book `eq-sign-rule`):
 
     m3_k = (1/n) sum_a (e_k . (x_a - c))^3 / l_k^(3/2)      (the skewness along e_k; 0 if l_k = 0)
     flip e_k if m3_k < 0, so that every axis points to the "heavier tail" of the shape.
@@ -51,9 +53,9 @@ GROUPS = ("SO(3)", "O(3)")
 class CanonicalReport:
     """What ``canonicalize`` found, per point cloud; ``...`` is the batch shape of ``pos``.
 
-    eigenvalues: (..., 3) l1 >= l2 >= l3 of the covariance (7.1), in length^2;
+    eigenvalues: (..., 3) l1 >= l2 >= l3 of the covariance (`eq-pca-frame`), in length^2;
     rel_gaps: (..., 2) (l1 - l2) / l1 and (l2 - l3) / l1;
-    third_moments: (..., 3) m3_k of (7.2) BEFORE the sign fix (the statistic the rule used);
+    third_moments: (..., 3) m3_k of `eq-sign-rule` BEFORE the sign fix (the statistic the rule used);
     degenerate: (..., 2) bool, rel_gaps < gap_tol (axes k and k+1 not determined);
     undecidable_sign: (..., 3) bool, |m3_k| < sign_tol for an axis whose sign the rule sets
     (for SO(3), axis 3 follows from the right-hand rule and is never flagged);
@@ -115,7 +117,7 @@ def _check_tol(name, value):
 
 
 def canonicalize(pos, group="SO(3)", gap_tol=1e-2, sign_tol=1e-2, flat_tol=1e-3):
-    """Principal-axis canonical pose with the third-moment sign rule (7.1, 7.2), batched.
+    """Principal-axis canonical pose and sign rule (book `eq-pca-frame`, `eq-sign-rule`), batched.
 
     pos: (..., n, 3), n >= 2 points that are not all identical; group: "SO(3)" or "O(3)";
     gap_tol, sign_tol, flat_tol: relative tolerances (see the module docstring).

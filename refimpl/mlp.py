@@ -1,6 +1,8 @@
 """A plain multilayer perceptron classifier (no symmetry built in) and its training loop.
 
-    h_0 = x,   h_l = relu(h_{l-1} W_l + b_l)  (l = 1 .. L-1),   logits = h_{L-1} W_L + b_L      (5.1)
+book: Tetris, `eq-tetris-mlp`:
+
+    h_0 = x,   h_l = relu(h_{l-1} W_l + b_l)  (l = 1 .. L-1),   logits = h_{L-1} W_L + b_L
 
 Parameters are a dict ``{"W1": (D_0, D_1), "b1": (D_1,), ..., "WL", "bL"}`` (W stored
 (in, out) as in ``refimpl.layers``; PyTorch's ``nn.Linear.weight`` is its transpose).
@@ -35,7 +37,7 @@ def _num_layers(params):
 
 
 def mlp_forward(x, params):
-    """Logits of the MLP (5.1). x: (B, D_0); params: see module docstring. Returns (logits (B, D_L), cache)."""
+    """Logits of the MLP (book `eq-tetris-mlp`). x: (B, D_0); params: see module docstring. Returns (logits (B, D_L), cache)."""
     x = as_float_array("x", x, ndim=2)
     num = _num_layers(params)
     h, caches = x, []
