@@ -176,6 +176,18 @@ def check_inputs(chk):
     return inputs, buf.getvalue()
 
 
+def modules_for(ex):
+    """The check modules a child imports to register exercise ``ex`` and find its ``run`` parts.
+
+    (Importing only these, not every notebook's checks, keeps a child's start-up short.)
+    """
+    names = {c.run.__module__ for c in ex.checks}
+    for name, module in list(sys.modules.items()):
+        if name.startswith("refimpl.checks.") and any(v is ex for v in vars(module).values()):
+            names.add(name)
+    return sorted(n for n in names if n.startswith("refimpl."))
+
+
 def _short(text):
     text = "".join(ch if ch.isprintable() or ch in "\n\t" else "?" for ch in str(text))
     return text if len(text) <= MESSAGE_CAP else text[:MESSAGE_CAP] + " ..."
@@ -260,6 +272,8 @@ def grade(paths, out, jobs=None, private=None, limits=None, notebook=None, progr
         for ex in (ex for exs in exercises.values() for ex in exs):
             if not ex.checks:
                 raise ValueError(f"exercise {ex.name!r} has no checks to grade with")
+            if len({c.name for c in ex.checks}) != len(ex.checks):
+                raise ValueError(f"exercise {ex.name!r} has two checks of the same name")
         prepared = {ex.name: {c.name: check_inputs(c) for c in ex.checks}
                     for exs in exercises.values() for ex in exs}
         tasks = []
@@ -286,7 +300,7 @@ def grade(paths, out, jobs=None, private=None, limits=None, notebook=None, progr
 
         def work(task):
             o, k, ex = task
-            job = {"exercise": ex.name, "checks": [c.name for c in ex.checks],
+            job = {"exercise": ex.name, "checks": [c.name for c in ex.checks], "modules": modules_for(ex),
                    "private_tests": str(pathlib.Path(private).resolve()) if private else None}
             try:
                 child = run_child(o.path, job, [prepared[ex.name][c.name][1] for c in ex.checks], limits)
