@@ -20,10 +20,12 @@ The parent trusts nothing of this: it decides pass/fail itself (``Check.verify``
 points when this process ends in any other way.
 """
 import builtins
+import importlib
 import json
 import os
 import resource
 import sys
+from types import SimpleNamespace
 
 # Captured before any student code runs, so that monkeypatching builtins cannot reach them.
 _open, _type, _str, _len, _isinstance = builtins.open, builtins.type, builtins.str, builtins.len, builtins.isinstance
@@ -194,7 +196,6 @@ class ReferenceTracer:
     """
 
     def __init__(self, dotted_names):
-        import importlib
         self.keys, self.called = {}, []
         for dotted in dotted_names:
             module, _, attr = dotted.rpartition(".")
@@ -235,8 +236,6 @@ def main(workdir):
 
     import numpy as np
 
-    import importlib
-
     from refimpl.checks import EXERCISES, CheckFailed, load_all
     from refimpl.grading import transfer
     for module in job.get("modules", []):  # only the checks of this exercise: a faster start
@@ -254,7 +253,7 @@ def main(workdir):
         with np.load(here(f"in{k}.npz"), allow_pickle=False) as data:
             inputs.append({key: data[key] for key in data.files})
     tracer = ReferenceTracer(exercise.reference)
-    savez, SimpleNamespace = np.savez, __import__("types").SimpleNamespace
+    savez = np.savez  # kept before the student's code can replace it
 
     guard = BuiltinsGuard()
     out, err = _CappedStream(sys.stdout), _CappedStream(sys.stderr)

@@ -32,11 +32,12 @@ import numpy as np
 from ..checks import EXERCISES, CheckFailed, read_code_cells
 from . import report as reporting
 from .private import private_tests
-from .sandbox import Limits, preflight, run_child
+from .sandbox import Limits, kill_all, preflight, run_child
 
 SUFFIXES = (".ipynb", ".py")
 MAX_SUBMISSION_MB = 50
 MESSAGE_CAP = 600
+LIMITS_NOT_SET = set()   # resource limits a child could not set on this system (reported once)
 
 
 @dataclass
@@ -316,10 +317,18 @@ def grade(paths, out, jobs=None, private=None, limits=None, notebook=None, progr
                 if remaining[id(o)] == 0:
                     finished(o)
 
-        with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
+        pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
+        try:
             for future in [pool.submit(work, t) for t in tasks]:
                 future.result()
+        except BaseException:  # interrupted (Ctrl-C): stop the queue and the children now
+            pool.shutdown(wait=False, cancel_futures=True)
+            kill_all()
+            raise
+        pool.shutdown()
         reporting.write_all(outcomes, out)
+    if LIMITS_NOT_SET:
+        say(f"warning: this system did not accept the limits {sorted(LIMITS_NOT_SET)}; student code ran without them")
     say(f"wrote {pathlib.Path(out) / 'gradebook.csv'}, feedback/ and results/")
     return outcomes
 
@@ -334,6 +343,9 @@ def absorb(o, child):
     if isinstance(printed, int):
         o.printed_chars = max(o.printed_chars, printed)
     o.output_truncated = o.output_truncated or status.get("output_truncated") is True
+    failed = status.get("limits_failed")
+    if isinstance(failed, list):
+        LIMITS_NOT_SET.update(str(name) for name in failed)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -360,4 +372,7 @@ def main(argv=None):
     except (ValueError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted: nothing was written", file=sys.stderr)
+        return 130
     return 0

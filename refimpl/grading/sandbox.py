@@ -18,6 +18,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -32,6 +33,16 @@ CHILD_EXIT_GRADER_ERROR = 3  # the child's own machinery failed (see _child.py)
 # The child puts the parent's copy of refimpl first on its path, so both run the same checks.
 BOOTSTRAP = ("import sys, runpy; sys.path.insert(0, sys.argv.pop(1)); "
              "runpy.run_module('refimpl.grading._child', run_name='__main__')")
+
+
+_LIVE, _LIVE_LOCK = set(), threading.Lock()   # process groups of the children running now
+
+
+def kill_all():
+    """Kill every child process group still running (used when grading is interrupted)."""
+    with _LIVE_LOCK:
+        for pid in list(_LIVE):
+            _kill_group(pid)
 
 
 @dataclass
@@ -173,6 +184,8 @@ def run_child(submission, job, inputs_npz, limits, workroot=None):
             proc = subprocess.Popen([sys.executable, "-I", "-c", BOOTSTRAP, PACKAGE_PARENT, workdir], cwd=workdir,
                                     stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=child_env(workdir),
                                     start_new_session=True, close_fds=True, **user_args)
+            with _LIVE_LOCK:
+                _LIVE.add(proc.pid)
             timed_out = False
             try:
                 proc.wait(timeout=limits.timeout)
@@ -181,6 +194,8 @@ def run_child(submission, job, inputs_npz, limits, workroot=None):
             finally:
                 _kill_group(proc.pid)  # the child and anything it left behind
                 proc.wait()
+                with _LIVE_LOCK:
+                    _LIVE.discard(proc.pid)
         report = ChildReport(elapsed=time.monotonic() - start)
         return collect(report, workdir, job, proc.returncode, timed_out, limits)
     finally:
