@@ -350,6 +350,29 @@ def test_regrading_gives_the_same_result(graded, tmp_path):
         assert first == again
 
 
+def test_every_solution_earns_full_marks_and_every_unsolved_exercise_none(tmp_path):
+    """The isolated path agrees with the in-process one on every notebook (plain-data transfer included).
+
+    (The message-passing notebook is graded by the fixture above; this covers the others.)
+    """
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    others = [p.name for p in sorted((ROOT / "solutions").glob("*.ipynb")) if p.stem != NOTEBOOK]
+    for folder in ("solutions", "exercises"):
+        for name in others:
+            (subs / f"{folder}_{name}").write_text((ROOT / folder / name).read_text())
+    if not others:
+        return
+    outcomes = grade([subs], tmp_path / "out", jobs=2, limits=Limits(timeout=60, memory_mb=1024), progress=None)
+    assert len(outcomes) == 2 * len(others)
+    for o in outcomes:
+        failed = {f"{e.name}: {c.name}": c.message for e in o.exercises for c in e.checks if not c.passed}
+        if o.id.startswith("solutions_"):
+            assert o.total == o.max_score > 0 and not failed, (o.id, failed)
+        else:
+            assert o.total == 0 and o.max_score > 0 and all(not c.passed for e in o.exercises for c in e.checks), o.id
+
+
 # ----------------------------------------------------------------------------- private tests, command line
 def test_private_tests_count_in_grading_but_never_in_the_self_check(tmp_path, capsys):
     subs = tmp_path / "subs"
@@ -428,12 +451,16 @@ def test_self_check_is_a_one_line_call_per_exercise(folder):
 # ----------------------------------------------------------------------------- plain data transfer
 def test_transfer_keeps_numbers_and_structure(tmp_path):
     value = {"out": np.arange(6.0).reshape(2, 3), "pair": (np.int32(3), [1, 2.5, None, True]),
-             "text": "hi", "nested": {"b": np.array([True, False])}}
+             "text": "hi", "nested": {"b": np.array([True, False])}, "zero_d": np.array(2.0),
+             "words": np.array("ValueError"), "sliced": np.arange(10.0)[::3]}
     desc = transfer.save(tmp_path / "o.npz", value)
     back = transfer.load(tmp_path / "o.npz", json.loads(transfer.dumps(desc)), 2**20)
     assert back["out"].dtype == np.float64 and np.array_equal(back["out"], value["out"])
     assert back["pair"][0] == 3 and type(back["pair"][0]) is np.int32 and back["pair"][1] == [1, 2.5, None, True]
     assert back["text"] == "hi" and back["nested"]["b"].dtype == bool
+    assert back["zero_d"].shape == () and back["zero_d"].dtype == np.float64 and back["zero_d"] == 2.0
+    assert back["words"].shape == () and str(back["words"]) == "ValueError"
+    assert np.array_equal(back["sliced"], [0.0, 3.0, 6.0, 9.0])
 
 
 class Sneaky(np.ndarray):

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..checks import EXERCISES, CheckFailed, read_code_cells
 from . import report as reporting
+from . import transfer
 from .private import private_tests
 from .sandbox import Limits, kill_all, preflight, run_child
 
@@ -164,13 +165,13 @@ def read_submission(path):
 
 # ----------------------------------------------------------------------------- checks and inputs
 def check_inputs(chk):
-    """The seeded inputs of a check and their .npz bytes (numeric arrays only)."""
+    """The seeded inputs of a check and their .npz bytes (arrays of numbers, booleans or text only)."""
     inputs = chk.make_inputs(np.random.default_rng(chk.seed))
     arrays = {}
     for key, value in inputs.items():
         arr = np.asarray(value)
-        if arr.dtype.kind not in "biufc":
-            raise ValueError(f"check {chk.exercise}/{chk.name}: input {key!r} is not a numeric array")
+        if arr.dtype.kind not in transfer.PLAIN_KINDS:
+            raise ValueError(f"check {chk.exercise}/{chk.name}: input {key!r} is not an array of numbers or text")
         arrays[key] = arr
     buf = io.BytesIO()
     np.savez(buf, **arrays)

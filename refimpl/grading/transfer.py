@@ -1,7 +1,7 @@
 """Plain data across the sandbox boundary: what the student's code returned, as arrays + JSON.
 
-The child (student side) turns a check's outputs into numeric arrays, stored in an ``.npz``
-without pickles, and a JSON description of the structure around them. The parent rebuilds the
+The child (student side) turns a check's outputs into plain arrays (numbers, booleans or text),
+stored in an ``.npz`` without pickles, and a JSON description of the structure around them. The parent rebuilds the
 structure with ``allow_pickle=False``. Anything else (a student's own class, an object array,
 a generator...) crosses as a placeholder that only carries its type's name, so a check that
 expects an array fails with "expected a numpy array ..., got <that name>".
@@ -11,7 +11,7 @@ import zipfile
 
 import numpy as np
 
-NUMERIC_KINDS = "biufc"     # bool, int, unsigned, float, complex
+PLAIN_KINDS = "biufcUS"    # bool, int, unsigned, float, complex, unicode and byte strings
 MAX_DEPTH = 4               # nesting of tuples/lists/dicts kept
 MAX_ITEMS = 64              # items of one tuple/list/dict kept
 MAX_TEXT = 200              # characters of a returned string kept
@@ -25,9 +25,9 @@ def _type_name(t):
     return name[:80]
 
 
-def _numeric_scalar_type(t):
+def _plain_scalar_type(t):
     try:
-        return np.dtype(t).kind in NUMERIC_KINDS
+        return np.dtype(t).kind in PLAIN_KINDS
     except Exception:
         return False
 
@@ -36,12 +36,12 @@ def encode(value, arrays, depth=0):
     """Describe ``value`` as JSON-able data; numeric arrays go into ``arrays`` (name -> ndarray)."""
     t = type(value)
     if issubclass(t, np.ndarray):
-        if value.dtype.kind in NUMERIC_KINDS and not value.dtype.hasobject:
+        if value.dtype.kind in PLAIN_KINDS and not value.dtype.hasobject:
             key = f"a{len(arrays)}"
-            arrays[key] = np.ascontiguousarray(np.ndarray.view(value, np.ndarray)).copy()
+            arrays[key] = np.array(np.ndarray.view(value, np.ndarray), copy=True, order="C")  # keeps 0-d as 0-d
             return {"kind": "array", "key": key}
         return {"kind": "other", "type": f"numpy array of dtype {value.dtype}"}
-    if issubclass(t, np.generic) and _numeric_scalar_type(t):
+    if issubclass(t, np.generic) and _plain_scalar_type(t):
         key = f"a{len(arrays)}"
         arrays[key] = np.array(value)
         return {"kind": "scalar", "key": key}
@@ -127,8 +127,8 @@ def load(path, desc, max_bytes):
     with np.load(path, allow_pickle=False) as data:
         arrays = {k: data[k] for k in data.files}
     for a in arrays.values():
-        if a.dtype.kind not in NUMERIC_KINDS:
-            raise ValueError(f"an array of dtype {a.dtype} is not plain numeric data")
+        if a.dtype.kind not in PLAIN_KINDS:
+            raise ValueError(f"an array of dtype {a.dtype} is not plain data")
     return decode(desc, arrays)
 
 
