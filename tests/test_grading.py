@@ -70,7 +70,8 @@ MP_BWD = "def message_passing_backward(dout, cache):"
 
 
 def infinite_loop(nb):
-    return in_body(nb, GCN, ["while True:", "    pass"])
+    """An endless loop in gcn_norm, saved by Colab (no tags), so that its self-check cell loops too."""
+    return colab_saved(in_body(nb, GCN, ["while True:", "    pass"]))
 
 
 def memory_bomb(nb):

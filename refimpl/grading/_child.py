@@ -1,6 +1,6 @@
 """The grading child: runs one submission's code for one exercise and hands back plain data.
 
-    python -I -m refimpl.grading._child WORKDIR
+    python -I -c BOOTSTRAP PACKAGE_PARENT WORKDIR      (see sandbox.BOOTSTRAP)
 
 Started by the grader (``refimpl.grading.sandbox``) in a fresh temporary folder WORKDIR that
 holds a copy of the submission, ``job.json`` and one ``in<k>.npz`` of inputs per check. In order:
@@ -8,12 +8,13 @@ holds a copy of the submission, ``job.json`` and one ``in<k>.npz`` of inputs per
 1. set its own resource limits (address space, CPU seconds, file size, no new processes), before
    any student code exists in the process;
 2. load the inputs and the checks (and the instructor's private tests, which hold ``run`` parts);
-3. execute the submission's code cells one by one, each in try/except (a cell that raises,
-   even SystemExit or KeyboardInterrupt, is recorded and the next one runs), then put back any
-   builtin the student's code replaced (``builtins.isinstance = ...`` would break this process);
+3. replace the self-check ``check(...)`` by a no-op, then execute the submission's code cells one
+   by one, each in try/except (a cell that raises, even SystemExit or KeyboardInterrupt, is
+   recorded and the next one runs), then put back any builtin the student's code replaced
+   (``builtins.isinstance = ...`` would break this process);
 4. for each check, run its ``run`` part (which calls only the student's functions) with a trace
    hook that records calls to the exercise's reference functions, and write what came back
-   as ``out<k>.npz`` (numeric arrays only) plus a JSON description;
+   as ``out<k>.npz`` (plain arrays only) plus a JSON description;
 5. write ``status.json`` and leave with ``os._exit(0)``, so no atexit handler of the student's runs.
 
 The parent trusts nothing of this: it decides pass/fail itself (``Check.verify``) and gives no
@@ -127,6 +128,15 @@ class BuiltinsGuard:
         for name, value in self.saved.items():
             if current.get(name, self) is not value:
                 current[name] = value
+
+
+def skipped_self_check(name, *args, **kwargs):
+    """Stands in for ``refimpl.checks.check`` in the child: a notebook's self-check cells do not run.
+
+    (Tagged self-check cells are skipped anyway; this covers notebooks whose tags were lost,
+    so that a self-check that loops or raises cannot hold up the loading of the notebook.)
+    """
+    print(f"(check({name!r}) skipped by the grader)")
 
 
 def split_python_file(text):
@@ -255,6 +265,9 @@ def main(workdir):
     tracer = ReferenceTracer(exercise.reference)
     savez = np.savez  # kept before the student's code can replace it
 
+    import refimpl.checks
+    import refimpl.checks.core
+    refimpl.checks.check = refimpl.checks.core.check = skipped_self_check
     guard = BuiltinsGuard()
     out, err = _CappedStream(sys.stdout), _CappedStream(sys.stderr)
     sys.stdout, sys.stderr = out, err
