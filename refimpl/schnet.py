@@ -179,13 +179,13 @@ class SchNet:
     """
 
     def __init__(self, n_atom_basis=64, n_filters=64, n_interactions=3, n_rbf=20, cutoff=5.0, max_z=100, seed=0):
-        for name, value in [("n_atom_basis", n_atom_basis), ("n_filters", n_filters),
-                            ("n_interactions", n_interactions), ("n_rbf", n_rbf), ("max_z", max_z)]:
-            if check_positive_int(name, value) < (2 if name in ("n_atom_basis", "n_rbf", "max_z") else 1):
-                raise ValueError(f"{name}: expected a larger positive integer, got {value}")
-        cutoff = float(cutoff) if isinstance(cutoff, (int, float, np.floating, np.integer)) else cutoff
-        if not isinstance(cutoff, float) or not np.isfinite(cutoff) or cutoff <= 0:
+        for name, value, lowest in [("n_atom_basis", n_atom_basis, 2), ("n_filters", n_filters, 1),
+                                    ("n_interactions", n_interactions, 1), ("n_rbf", n_rbf, 2), ("max_z", max_z, 2)]:
+            if check_positive_int(name, value) < lowest:
+                raise ValueError(f"{name}: expected an integer >= {lowest}, got {value}")
+        if not isinstance(cutoff, (int, float, np.integer, np.floating)) or not 0 < cutoff < np.inf:
             raise ValueError(f"cutoff: expected a finite number > 0 (Angstrom), got {cutoff!r}")
+        cutoff = float(cutoff)
         self.n_atom_basis, self.n_filters, self.n_interactions = n_atom_basis, n_filters, n_interactions
         self.n_rbf, self.cutoff, self.max_z = n_rbf, cutoff, max_z
         self.params = self._init_params(np.random.default_rng(seed))
@@ -269,7 +269,7 @@ class SchNet:
     def loss_and_grads(self, batch_data, w_energy=1.0, w_forces=1.0, hvp_step=1e-5):
         """Energy + force loss and its gradient with respect to every parameter.
 
-        L = w_E mean_g (E_g - E_g^ref)^2 + w_F mean_{a,k} (F_ak - F_ak^ref)^2        (eq. 7.4)
+        L = w_E mean_g (E_g - E_g^ref)^2 + w_F mean_{a,k} (F_ak - F_ak^ref)^2
 
         batch_data: dict with Z (N,), pos (N, 3), batch (N,), E (G,), F (N, 3).
         The force term needs dF/dtheta = -d^2E/(dpos dtheta). With g = dL/dF (N, 3) and
@@ -281,6 +281,9 @@ class SchNet:
         two extra passes reuse the graph of ``pos`` (an edge crossing the cutoff within h changes
         E by O(h^2) since f_cut and f_cut' vanish there). Returns (loss, grads).
         """
+        missing = [k for k in ("Z", "pos", "E", "F") if k not in batch_data]
+        if missing:
+            raise ValueError(f"batch_data: expected keys Z, pos, batch, E, F; missing {missing}")
         Z, pos, batch, G = self._check_inputs(batch_data["Z"], batch_data["pos"], batch_data.get("batch"))
         E_ref = as_float_array("batch_data['E']", batch_data["E"], shape=(G,))
         F_ref = as_float_array("batch_data['F']", batch_data["F"], shape=pos.shape)

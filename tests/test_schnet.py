@@ -175,6 +175,10 @@ def test_loss_rejects_mismatched_targets():
     Z, pos, batch = two_molecules(np.random.default_rng(0))
     with pytest.raises(ValueError, match="F"):
         m.loss_and_grads({"Z": Z, "pos": pos, "batch": batch, "E": np.zeros(2), "F": np.zeros((17, 3))})
+    with pytest.raises(ValueError, match="E"):
+        m.loss_and_grads({"Z": Z, "pos": pos, "batch": batch, "E": np.zeros(3), "F": np.zeros((18, 3))})
+    with pytest.raises(ValueError, match="missing"):
+        m.loss_and_grads({"Z": Z, "pos": pos, "batch": batch, "F": np.zeros((18, 3))})
 
 
 # ----------------------------------------------------------------------------- parameters
