@@ -76,6 +76,7 @@ class SubmissionOutcome:
     load_errors: list = field(default_factory=list)
     printed_chars: int = 0
     output_truncated: bool = False
+    stuck: str = ""                     # set when loading the notebook timed out: its other exercises would too
 
     @property
     def total(self):
@@ -304,9 +305,17 @@ def grade(paths, out, jobs=None, private=None, limits=None, notebook=None, progr
             o, k, ex = task
             job = {"exercise": ex.name, "checks": [c.name for c in ex.checks], "modules": modules_for(ex),
                    "private_tests": str(pathlib.Path(private).resolve()) if private else None}
+            with lock:
+                stuck = o.stuck
             try:
-                child = run_child(o.path, job, [prepared[ex.name][c.name][1] for c in ex.checks], limits)
-                result = judge(ex, prepared[ex.name], child)
+                if stuck:  # the notebook's cells never finished in another exercise's run: same result, no wait
+                    child, result = None, unreadable_exercise(ex, stuck)
+                else:
+                    child = run_child(o.path, job, [prepared[ex.name][c.name][1] for c in ex.checks], limits)
+                    result = judge(ex, prepared[ex.name], child)
+                    if child.stuck_loading:
+                        with lock:
+                            o.stuck = child.problem
             except Exception as exc:  # the grader itself failed on this one: no points, say so
                 child = None
                 result = unreadable_exercise(ex, f"the grader failed to run this exercise ({type(exc).__name__}: {exc})")

@@ -64,6 +64,7 @@ class Limits:
 class ChildReport:
     """What came back from one child: its status, the decoded outputs per check, or the problem."""
     problem: str = ""                            # plain words; "" when the child finished normally
+    stuck_loading: bool = False                  # timed out before the first check started
     status: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)  # check index -> decoded value
     transfer_errors: dict = field(default_factory=dict)  # check index -> why its outputs were refused
@@ -221,6 +222,7 @@ def collect(report, workdir, job, returncode, timed_out, limits):
     except (TypeError, ValueError, IndexError):
         pass
     report.problem = _problem(returncode, timed_out, limits, during, report.status)
+    report.stuck_loading = timed_out and progress is None
     if report.problem:
         return report
     entries = report.status.get("checks")
