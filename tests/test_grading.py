@@ -167,12 +167,13 @@ def colab_saved(nb):
 
 
 def writes_files(nb):
-    return add_cell(nb, "import os\n"
-                        "open('notes.txt', 'w').write('hello')\n"
-                        "open('submission.ipynb', 'w').write('overwritten')\n"
-                        "open('status.json', 'w').write('{\"complete\": true, \"checks\": []}')\n"
-                        "os.chdir('..')\n"
-                        "open('big.bin', 'wb').write(b'0' * (100 * 2**20))\n", at=3)
+    add_cell(nb, "import os\n"
+                 "open('notes.txt', 'w').write('hello')\n"
+                 "open('submission.ipynb', 'w').write('overwritten')\n"
+                 "open('status.json', 'w').write('{\"complete\": true, \"checks\": []}')\n"
+                 "open('big.bin', 'wb').write(b'0' * (100 * 2**20))\n", at=3)
+    # the grader's own files must not follow the student's code into another folder
+    return add_cell(nb, "os.mkdir('elsewhere')\nos.chdir('elsewhere')\n", at=4)
 
 
 def calls_reference(nb):

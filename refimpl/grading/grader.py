@@ -19,6 +19,7 @@ Student code never runs in this process; see ``refimpl.grading.sandbox``.
 """
 import argparse
 import concurrent.futures
+import importlib
 import io
 import os
 import pathlib
@@ -277,6 +278,10 @@ def grade(paths, out, jobs=None, private=None, limits=None, notebook=None, progr
                 raise ValueError(f"exercise {ex.name!r} has no checks to grade with")
             if len({c.name for c in ex.checks}) != len(ex.checks):
                 raise ValueError(f"exercise {ex.name!r} has two checks of the same name")
+            for dotted in ex.reference:  # the child's trace hook needs Python functions
+                module, _, attr = dotted.rpartition(".")
+                if not hasattr(getattr(importlib.import_module(module), attr, None), "__code__"):
+                    raise ValueError(f"exercise {ex.name!r}: reference {dotted!r} is not a Python function")
         prepared = {ex.name: {c.name: check_inputs(c) for c in ex.checks}
                     for exs in exercises.values() for ex in exs}
         tasks = []
