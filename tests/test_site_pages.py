@@ -1,0 +1,147 @@
+"""The site's machinery without building it: Colab notebooks of the book, the model map, the
+bibliography, and the Sphinx extension that hides solutions (tools/sphinx_site.py)."""
+import json
+import pathlib
+import re
+import types
+
+import pytest
+import yaml
+
+import pair_notebooks
+import sphinx_site
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def toc_files():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [c["file"] for part in toc.get("parts", []) for c in part.get("chapters", [])]
+
+
+# ----------------------------------------------------------------------------- Colab
+def test_markdown_chapters_have_paired_notebooks_in_sync():
+    """A MyST-markdown chapter's .ipynb (what Colab opens) has exactly the .md's cells."""
+    stale = [p.relative_to(ROOT).as_posix() for p, text in pair_notebooks.paired_notebooks().items()
+             if not p.exists() or p.read_text(encoding="utf-8") != text]
+    assert not stale, f"out of date: {stale}; run: python tools/pair_notebooks.py"
+
+
+def test_every_book_notebook_installs_the_package_in_colab():
+    missing = [p.relative_to(ROOT).as_posix() for p in pair_notebooks.plain_notebooks()
+               if not pair_notebooks.first_cell_is_install_cell(json.loads(p.read_text()))]
+    assert not missing, f"no Colab install cell first: {missing}; run: python tools/pair_notebooks.py"
+
+
+def test_every_toc_page_that_runs_code_has_a_notebook_for_colab():
+    for f in toc_files():
+        md, nb = ROOT / f"{f}.md", ROOT / f"{f}.ipynb"
+        if md.exists() and pair_notebooks.is_myst_notebook(md.read_text()):
+            assert nb.exists(), f"{f}.md runs code but has no {f}.ipynb for the Colab button"
+        else:
+            assert md.exists() or nb.exists(), f"_toc.yml names {f}, which has no .md or .ipynb"
+
+
+def test_paired_notebook_matches_its_markdown_cell_by_cell(tmp_path):
+    md = tmp_path / "page.md"
+    md.write_text("---\nkernelspec:\n  name: python3\n  display_name: Python 3\n---\n\n# Title\n\n"
+                  "```{code-cell} ipython3\n:tags: [solution]\nx = 1\n```\n\nText.\n")
+    nb = pair_notebooks.with_install_cell(pair_notebooks.myst_to_notebook(md.read_text(), md))
+    kinds = [(c["cell_type"], "".join(c["source"]) if isinstance(c["source"], list) else c["source"])
+             for c in nb["cells"]]
+    assert kinds[0][0] == "code" and "pip" in kinds[0][1]
+    assert kinds[1:] == [("markdown", "# Title"), ("code", "x = 1"), ("markdown", "Text.")]
+    assert nb["cells"][2]["metadata"]["tags"] == ["solution"]
+    assert "[viz] @ git+" in kinds[0][1]
+
+
+# ----------------------------------------------------------------------------- model map
+MAP = (ROOT / "book" / "model_map.md").read_text()
+ROWS = [ln for ln in MAP.splitlines() if ln.startswith("|") and not ln.startswith("| ---")][1:]
+
+
+def cells(row):
+    return [c.strip() for c in row.strip("|").split("|")]
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[cells(r)[1][:20] for r in ROWS])
+def test_model_map_row_is_true(row):
+    c = cells(row)
+    status, files = c[-1], re.findall(r"`([\w/]+\.py)`", c[-3] + " " + c[-2])
+    assert status in ("exists", "planned"), f"status must be exists or planned: {c}"
+    module = re.search(r"`(refimpl/\w+\.py)`", c[-3]).group(1)
+    if status == "exists":
+        missing = [f for f in files if not (ROOT / f).exists()]
+        assert not missing, f"{c[1]}: marked exists but {missing} are missing"
+    else:
+        assert not (ROOT / module).exists(), f"{c[1]}: {module} exists now; mark the row 'exists' and link its tests"
+
+
+def test_model_map_lists_every_model_module():
+    listed = set(re.findall(r"`(refimpl/\w+\.py)`", MAP))
+    models = {"schnet", "dimenet", "painn", "egnn", "gvp", "nequip", "mace", "tfn", "gcn", "mlp", "message_passing"}
+    present = {f"refimpl/{p.stem}.py" for p in (ROOT / "refimpl").glob("*.py") if p.stem in models}
+    assert present <= listed, f"model modules missing from book/model_map.md: {sorted(present - listed)}"
+
+
+# ----------------------------------------------------------------------------- bibliography
+BIB = (ROOT / "references.bib").read_text()
+KEYS = set(re.findall(r"^@\w+\{([^,]+),", BIB, re.MULTILINE))
+
+
+def test_bibliography_holds_the_works_the_lectures_cite():
+    for key in ("bronstein2021geometric", "kipf2017semi", "schutt2017schnet", "gasteiger2020directional",
+                "schutt2021equivariant", "jing2021learning", "satorras2021en", "geiger2022e3nn",
+                "batzner2022e3", "duval2023hitchhiker", "joshi2023expressive"):
+        assert key in KEYS, key
+
+
+def test_every_citation_of_the_book_is_in_the_bibliography():
+    cited = set()
+    for path in list((ROOT / "book").glob("*.md")) + list((ROOT / "book").glob("*.ipynb")):
+        for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", path.read_text()):
+            cited |= {k.strip() for k in group.split(",")}
+    assert cited, "no page cites anything"
+    assert cited <= KEYS, f"cited but not in references.bib: {sorted(cited - KEYS)}"
+
+
+# ----------------------------------------------------------------------------- solutions, student edition
+def fake_app(suffix):
+    env = types.SimpleNamespace(doc2path=lambda docname: f"/book/{docname}{suffix}")
+    return types.SimpleNamespace(env=env)
+
+
+NB = {"cells": [{"cell_type": "code", "metadata": {"tags": ["solution"]}, "source": "x = 1"},
+                {"cell_type": "code", "metadata": {}, "source": "y = 2"}]}
+
+
+@pytest.mark.parametrize("student, tag", [(False, "hide-input"), (True, "remove-cell")])
+def test_solution_cells_fold_or_disappear_in_the_student_edition(monkeypatch, student, tag):
+    monkeypatch.setenv("GGNN_STUDENT_EDITION", "1" if student else "")
+    source = [json.dumps(NB)]
+    sphinx_site.on_source_read(fake_app(".ipynb"), "ch", source)
+    tags = [c["metadata"].get("tags", []) for c in json.loads(source[0])["cells"]]
+    assert tags == [["solution", tag], []]
+    md = ["```{code-cell} ipython3\n:tags: [solution]\nx = 1\n```\n"]
+    sphinx_site.on_source_read(fake_app(".md"), "ch", md)
+    assert f":tags: [solution, {tag}]" in md[0]
+
+
+@pytest.mark.parametrize("student", [False, True])
+def test_student_edition_hides_sphinx_exercise_solutions(monkeypatch, student):
+    monkeypatch.setenv("GGNN_STUDENT_EDITION", "1" if student else "0")
+    config = types.SimpleNamespace(exclude_patterns=[], hide_solutions=False, mathjax_path=None)
+    monkeypatch.setattr(sphinx_site, "ensure_node_modules", lambda root: None)
+    sphinx_site.on_config_inited(types.SimpleNamespace(confdir=str(ROOT)), config)
+    assert config.hide_solutions is student
+    assert config.mathjax_path == sphinx_site.MATHJAX
+    paired = [p.with_suffix(".ipynb").relative_to(ROOT).as_posix() for p in pair_notebooks.paired_notebooks()]
+    assert set(paired) <= set(config.exclude_patterns)
+
+
+def test_vendored_libraries_are_locked_and_installed_by_npm():
+    lock = json.loads((ROOT / "package-lock.json").read_text())
+    assert "resolved" not in json.dumps(lock), "package-lock.json must not record download addresses"
+    locked = sphinx_site.locked_versions(ROOT)
+    assert set(locked) == {"3dmol", "mathjax"}
+    assert {pkg for pkg, _, _ in sphinx_site.VENDOR.values()} == set(locked)
