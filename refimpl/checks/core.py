@@ -227,6 +227,6 @@ def load_namespace(path):
             continue
         try:
             exec(compile(strip_magics(src), f"<cell {k}>", "exec"), namespace)
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a cell's sys.exit() must not end the loading
             errors.append(f"cell {k}: {type(exc).__name__}: {exc}")
     return namespace, errors
