@@ -203,3 +203,17 @@ def test_bad_inputs_raise_value_errors():
         md.relax(lambda Z, p: (0.0, -p), [1, 1], pos, fmax=0)
     with pytest.raises(ValueError, match="pos"):
         md.run_nve(ef, np.full((2, 3), np.nan), vel, m, dt=1.0, n_steps=1)
+
+
+def test_frames_every_and_temperature_bookkeeping():
+    rng = np.random.default_rng(9)
+    pos, m = lj_cluster(rng), np.full(7, 39.948)
+    vel = md.maxwell_boltzmann(m, 50.0, rng)
+    full = md.run_nve(lennard_jones(), pos, vel, m, dt=2.0, n_steps=30)
+    thin = md.run_nve(lennard_jones(), pos, vel, m, dt=2.0, n_steps=30, every=7)
+    assert full.pos.shape == (31, 7, 3) and thin.pos.shape == (5, 7, 3)
+    assert np.array_equal(thin.time, [0.0, 14.0, 28.0, 42.0, 56.0])
+    assert np.array_equal(thin.pos, full.pos[::7]) and np.array_equal(thin.potential, full.potential[::7])
+    assert full.potential[0] == pytest.approx(lennard_jones()(pos)[0], rel=1e-14)
+    assert full.temperature[5] == pytest.approx(md.temperature(full.vel[5], m), rel=1e-12)
+    assert full.kinetic[5] == pytest.approx(md.kinetic_energy(full.vel[5], m), rel=1e-12)
