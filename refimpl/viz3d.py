@@ -63,9 +63,16 @@ def arrows(pos, forces, scale, min_length=1e-3):
 
 
 def _py3dmol():
+    """The py3Dmol module if a version >= 2 is installed, else None (1.x draws blank in Colab)."""
     try:
         import py3Dmol
     except ImportError:
+        return None
+    major = str(getattr(py3Dmol, "__version__", "0")).split(".")[0]
+    if not major.isdigit() or int(major) < 2:
+        import warnings
+        warnings.warn(f"py3Dmol {getattr(py3Dmol, '__version__', '?')} draws blank in Colab; "
+                      "using matplotlib (pip install -U 'py3Dmol>=2.0')", stacklevel=3)
         return None
     return py3Dmol
 

@@ -144,3 +144,17 @@ def test_npm_3dmol_is_the_version_py3dmol_loads():
     lock = json.loads((ROOT / "package-lock.json").read_text())
     assert lock["packages"]["node_modules/3dmol"]["version"] == wanted
     assert json.loads((ROOT / "package.json").read_text())["dependencies"]["3dmol"] == wanted
+
+
+def test_py3dmol_1x_is_treated_as_missing(mol, monkeypatch):
+    import sys
+    import types
+
+    import matplotlib.pyplot as plt
+
+    monkeypatch.setitem(sys.modules, "py3Dmol", types.SimpleNamespace(__version__="1.8.1"))
+    Z, pos, F = mol
+    with pytest.warns(UserWarning, match="1.8.1"):
+        fig = viz3d.forces_view(Z, pos, F)
+    assert isinstance(fig, matplotlib.figure.Figure)
+    plt.close(fig)
