@@ -145,3 +145,26 @@ def test_vendored_libraries_are_locked_and_installed_by_npm():
     locked = sphinx_site.locked_versions(ROOT)
     assert set(locked) == {"3dmol", "mathjax"}
     assert {pkg for pkg, _, _ in sphinx_site.VENDOR.values()} == set(locked)
+
+
+# ----------------------------------------------------------------------------- opened alone
+LAYOUT = re.compile(r"sys\.path|os\.chdir|['\"]\.\./|refimpl/data|__file__|['\"](?:book|solutions|exercises|tests|tools)/")
+
+
+def test_notebooks_do_not_depend_on_the_repository_layout():
+    """A notebook opened alone (Colab, a download) finds its data through the installed package
+    (refimpl.datasets), never through paths into this repository."""
+    found = []
+    for folder in ("book", "solutions", "exercises"):
+        for path in sorted((ROOT / folder).glob("*.ipynb")):
+            for k, cell in enumerate(json.loads(path.read_text())["cells"]):
+                text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+                if cell["cell_type"] == "code" and LAYOUT.search(text):
+                    found.append(f"{folder}/{path.name} cell {k}: {LAYOUT.search(text).group(0)!r}")
+    assert not found, "paths into the repository:\n" + "\n".join(found)
+
+
+def test_layout_pattern_catches_repository_paths():
+    for bad in ['np.load("../refimpl/data/x.npz")', "sys.path.insert(0, '..')", 'open("solutions/a.ipynb")']:
+        assert LAYOUT.search(bad), bad
+    assert not LAYOUT.search('datasets.load_molecule("ethanol")')
