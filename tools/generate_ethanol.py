@@ -164,12 +164,12 @@ def accepted(x, x_eq, max_bond_change=0.15, min_pair=0.7):
 
 
 def candidates(state, n, temperature, seed):
-    """The first n accepted samples (n, 9, 3) Bohr and the number rejected before the n-th."""
+    """The first n accepted samples (n, 9, 3) Bohr and their positions among all candidates (n,)."""
     w2, L, sqrt_m = normal_modes(state["hessian"], state["x_eq"])
     rng = np.random.default_rng(seed)
     x_all = state["x_eq"] + draw_displacements(rng, w2, L, sqrt_m, temperature, 3 * n)
     used = np.flatnonzero(accepted(x_all * BOHR_A, state["x_eq"] * BOHR_A))[:n]
-    return x_all[used], int(used[-1] + 1 - used.size)
+    return x_all[used], used
 
 
 def save_atomic(path, **arrays):
@@ -218,9 +218,11 @@ def metadata(info, n_done):
     return json.dumps(meta)
 
 
-def write_final(out, part):
+def write_final(out, part, used):
+    """Write the dataset; ``used`` (candidate index of each accepted sample) gives the rejection count."""
     info = json.loads(str(part["info"]))
     n = int(part["E"].shape[0])
+    info["n_rejected"] = int(used[n - 1] + 1 - n) if n else 0
     save_atomic(out, z=Z.copy(), R=part["R"] * BOHR_A, E=part["E"] * HARTREE_EV,
                 F=-part["G"] * HARTREE_EV / BOHR_A, metadata=np.array(metadata(info, n)))
     print(f"wrote {out} with {n} configurations", flush=True)
@@ -282,13 +284,12 @@ def main():
         raise SystemExit(f"--finalize: no partial file {partial}")
     else:
         state = setup(args, partial)
-    if args.finalize:
-        write_final(args.out, state)
-        return
-
     info = json.loads(str(state["info"]))
-    x_all, info["n_rejected"] = candidates(state, args.n, info["temperature"], info["seed"])
+    x_all, used = candidates(state, args.n, info["temperature"], info["seed"])
     state = keep_matching(state, x_all)
+    if args.finalize:
+        write_final(args.out, state, used)
+        return
     if args.check_fd and "fd_check" not in info:
         info["fd_check"] = fd_check(x_all[0], state["dm_eq"])
         print("finite-difference check:", info["fd_check"], flush=True)
@@ -310,7 +311,7 @@ def main():
             save_atomic(partial, **state)
             print(f"{done}/{n_target} configs, {rate:.2f} s/config, "
                   f"{datetime.datetime.now(datetime.timezone.utc):%H:%M:%S} UTC", flush=True)
-    write_final(args.out, state)
+    write_final(args.out, state, used)
 
 
 if __name__ == "__main__":
