@@ -2,8 +2,8 @@
 
 Level of theory: B3LYP/6-31G(d), restricted Kohn-Sham, computed with PySCF (>= 2.3, where
 ``b3lyp`` is the VWN-RPA variant, the same as Gaussian's), with density fitting of the
-Coulomb and exchange integrals (PySCF's default auxiliary basis for 6-31G(d)) to keep the cost
-near 5 s per configuration on 2 idle threads. Energies and forces are consistent: the forces are
+Coulomb and exchange integrals (PySCF's default auxiliary basis for 6-31G(d)); one configuration
+costs about 18 CPU-seconds (PySCF 2.14; about 9 s on 2 idle threads). Energies and forces are consistent: the forces are
 the analytic gradients of the same (density-fitted) energy, including the response of the DFT
 integration grid to the atoms' motion (``grid_response``). Without it the forces differ from
 the energy's derivative by ~3e-3 eV/A (0.6 % of the tested component) and do not sum to zero.
@@ -12,6 +12,8 @@ Sampling procedure (normal-mode sampling, classical Boltzmann distribution at T 
 
 1. Start from a staggered, anti (trans) ethanol geometry and relax it with BFGS on the DFT
    energy (scipy.optimize, analytic gradients) until max |gradient| < 1e-4 Hartree/Bohr.
+   (For the shipped file this step ran before ``grid_response`` was switched on; the two
+   gradients differ by ~1e-4 Hartree/Bohr, so the minimum moves by a negligible amount.)
 2. Compute the analytic Hessian H there once, mass-weight it, Hm = M^-1/2 H M^-1/2, project out
    the 3 translations and 3 rotations, and diagonalize: Hm L = L diag(w^2). Keep the 21
    vibrational modes (all w^2 > 0 at a minimum).
