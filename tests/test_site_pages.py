@@ -168,3 +168,13 @@ def test_layout_pattern_catches_repository_paths():
     for bad in ['np.load("../refimpl/data/x.npz")', "sys.path.insert(0, '..')", 'open("solutions/a.ipynb")']:
         assert LAYOUT.search(bad), bad
     assert not LAYOUT.search('datasets.load_molecule("ethanol")')
+
+
+def test_ci_runs_the_slow_site_tests_explicitly():
+    """The browser and Colab-like tests skip unless asked; .ci/run (and so both workflows) asks."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert re.search(r"^GGNN_BROWSER_TEST=1 python -m pytest .*tests/test_site_browser\.py", ci, re.MULTILINE)
+    assert re.search(r"^GGNN_COLAB_TEST=1 python -m pytest .*tests/test_colab_like\.py", ci, re.MULTILINE)
+    assert ci.index("tools/build_book.sh") < ci.index("tests/test_site_browser.py")
+    for workflow in ("tests.yml", "pages.yml"):
+        assert "bash .ci/run" in (ROOT / ".github" / "workflows" / workflow).read_text(), workflow
