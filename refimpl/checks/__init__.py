@@ -11,8 +11,8 @@ for ``exercises/02_message_passing.ipynb``) with its points and checks.
 import importlib
 import pkgutil
 
-from .core import (EXERCISES, Check, CheckFailed, Exercise, Result, check, expect_array, expect_tuple,
-                   exercise, load_namespace, read_code_cells, run_check, student_function)
+from .core import (EXERCISES, Check, CheckFailed, Exercise, Result, check, expect_array, expect_edge_index,
+                   expect_tuple, exercise, load_namespace, read_code_cells, run_check, student_function)
 
 _LOADED = False
 
@@ -34,5 +34,5 @@ def exercises_for(notebook):
 
 
 __all__ = ["EXERCISES", "Check", "CheckFailed", "Exercise", "Result", "check", "exercise", "exercises_for",
-           "expect_array", "expect_tuple", "load_all", "load_namespace", "read_code_cells", "run_check",
+           "expect_array", "expect_edge_index", "expect_tuple", "load_all", "load_namespace", "read_code_cells", "run_check",
            "student_function"]

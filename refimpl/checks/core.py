@@ -105,6 +105,15 @@ def expect_array(what, got, want, rtol=1e-6, atol=1e-8, kind="f"):
                           f"{want[idx]:.6g}, got {got[idx]:.6g} (max abs error {err.max():.3g})")
 
 
+def expect_edge_index(what, ei, num_nodes):
+    """The student's ``edge_index`` must be an integer array of shape (2, E) with ids in [0, num_nodes)."""
+    if not (isinstance(ei, np.ndarray) and ei.ndim == 2 and ei.shape[0] == 2 and np.issubdtype(ei.dtype, np.integer)):
+        raise CheckFailed(f"{what}: expected an integer numpy array of shape (2, E), "
+                          f"got {type(ei).__name__} {getattr(ei, 'shape', '')} {getattr(ei, 'dtype', '')}")
+    if ei.size and (ei.min() < 0 or ei.max() >= num_nodes):
+        raise CheckFailed(f"{what}: node ids must lie in [0, {num_nodes})")
+
+
 def expect_tuple(what, got, n):
     """The student's function must return a tuple (or list) of n items."""
     if not isinstance(got, (tuple, list)) or len(got) != n:

@@ -3,17 +3,9 @@ import numpy as np
 
 from ..datasets import _one_hot
 from ..graph import Graph, adjacency_to_edge_index, batch_graphs, edge_index_to_adjacency
-from .core import CheckFailed, exercise, expect_array, expect_tuple, student_function
+from .core import CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, student_function
 
 NOTEBOOK = "01_graphs"
-
-
-def _expect_edge_index(what, ei, num_nodes):
-    if not (isinstance(ei, np.ndarray) and ei.ndim == 2 and ei.shape[0] == 2 and np.issubdtype(ei.dtype, np.integer)):
-        raise CheckFailed(f"{what}: expected an integer array of shape (2, E), "
-                          f"got {type(ei).__name__} {getattr(ei, 'shape', '')} {getattr(ei, 'dtype', '')}")
-    if ei.size and (ei.min() < 0 or ei.max() >= num_nodes):
-        raise CheckFailed(f"{what}: node ids must lie in [0, {num_nodes})")
 
 
 # ----------------------------------------------------------------------------- one_hot
@@ -78,7 +70,7 @@ def _adj_run(student, x):
 
 def _adj_verify(x, got):
     n = x["A"].shape[0]
-    _expect_edge_index("adjacency_to_edge_index(A)", got["edge_index"], n)
+    expect_edge_index("adjacency_to_edge_index(A)", got["edge_index"], n)
     ref, _ = adjacency_to_edge_index(x["A"])
     if got["edge_index"].shape != ref.shape:
         raise CheckFailed(f"adjacency_to_edge_index(A): expected {ref.shape[1]} edges (one per nonzero entry), "

@@ -4,7 +4,7 @@ import numpy as np
 from .. import message_passing as mp
 from .. import scatter
 from ..graph import edge_index_to_adjacency
-from .core import CheckFailed, exercise, expect_array, expect_tuple, student_function
+from .core import CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, student_function
 
 NOTEBOOK = "02_message_passing"
 
@@ -93,11 +93,7 @@ def _norm_run(student, x):
 def _norm_verify(x, got):
     n = int(x["num_nodes"])
     ei, w = got["edge_index"], got["edge_weight"]
-    if not (isinstance(ei, np.ndarray) and ei.ndim == 2 and ei.shape[0] == 2 and np.issubdtype(ei.dtype, np.integer)):
-        raise CheckFailed(f"gcn_norm(...)[0]: expected an integer array of shape (2, E'), "
-                          f"got {type(ei).__name__} {getattr(ei, 'shape', '')} {getattr(ei, 'dtype', '')}")
-    if ei.size and (ei.min() < 0 or ei.max() >= n):
-        raise CheckFailed(f"gcn_norm(...)[0]: node ids must lie in [0, {n})")
+    expect_edge_index("gcn_norm(...)[0]", ei, n)
     if not (isinstance(w, np.ndarray) and w.shape == (ei.shape[1],) and w.dtype == np.float64
             and np.all(np.isfinite(w))):
         raise CheckFailed(f"gcn_norm(...)[1]: expected finite float64 edge weights of shape ({ei.shape[1]},), "

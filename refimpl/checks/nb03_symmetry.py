@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import canonical, mlp, radius, tetris
 from .. import geometry as geo
-from .core import CheckFailed, exercise, expect_array, expect_tuple, student_function
+from .core import CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, student_function
 
 NOTEBOOK = "03_symmetry"
 
@@ -164,11 +164,7 @@ RADIUS = exercise(
 
 
 def _edge_set(what, ei, n):
-    if not (isinstance(ei, np.ndarray) and ei.ndim == 2 and ei.shape[0] == 2 and np.issubdtype(ei.dtype, np.integer)):
-        raise CheckFailed(f"{what}: expected an integer numpy array of shape (2, E), got "
-                          f"{type(ei).__name__} {getattr(ei, 'shape', '')} {getattr(ei, 'dtype', '')}")
-    if ei.size and (ei.min() < 0 or ei.max() >= n):
-        raise CheckFailed(f"{what}: atom indices must lie in [0, {n})")
+    expect_edge_index(what, ei, n)
     pairs = set(map(tuple, ei.T.tolist()))
     if len(pairs) != ei.shape[1]:
         raise CheckFailed(f"{what}: {ei.shape[1] - len(pairs)} edges appear more than once")
