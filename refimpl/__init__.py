@@ -14,6 +14,14 @@ Small NumPy modules, one per idea, every backward pass written by hand:
   distance, unit vector (forward/backward pairs, safe at coincident atoms)
 - ``symmetry``: numerical invariance/equivariance errors of any function of (Z, pos)
 - ``radius``: radius and k-nearest-neighbour graphs (k-d tree), smooth cutoff envelopes
+- ``tetris``, ``augment``, ``canonical``, ``mlp``: the 3D Tetris shapes, random-rotation
+  augmentation, PCA canonicalization (reporting its degenerate cases), a plain MLP
+- ``schnet``, ``train``, ``md17``: SchNet with forces by backward pass, energy+force training,
+  MD17/rMD17 loaders and the shipped ethanol DFT set
+- ``md``: velocity-Verlet dynamics, Maxwell-Boltzmann velocities, L-BFGS relaxation
+- ``plotting``, ``viz3d``: graph drawings; py3Dmol views (matplotlib fallback)
+- ``checks``, ``grading``: exercise checks (students' self-check) and the isolated grader
+- ``validate``: input checks that raise ``ValueError`` naming the argument
 
 Conventions (see the book's conventions page): ``edge_index`` is (2, E) with
 row 0 the source j and row 1 the target i, messages travel j -> i;
