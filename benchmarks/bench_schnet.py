@@ -2,8 +2,9 @@
 
 Batch of 10 ethanol configurations from the shipped DFT set (90 atoms, 720 edges with the
 5 A cutoff: every pair of a 9-atom molecule), 64 features and filters, 6 interactions,
-20 Gaussians. A step costs three forward and four backward passes (``loss_and_grads``: the
-main pass, its energy-loss gradient, and two passes for the Hessian-vector product).
+20 Gaussians. A step costs three forward and three backward passes (``loss_and_grads``: the
+main pass for the forces, then two passes at displaced positions that give the whole parameter
+gradient, the force term as a Hessian-vector product by central differences).
 
     python benchmarks/bench_schnet.py              # timing
     python benchmarks/bench_schnet.py --profile    # plus the top functions by own time (cProfile)

@@ -97,15 +97,23 @@ def silu_backward(dout, cache):
 
 
 def shifted_softplus_forward(x):
-    """Shifted softplus ``ln(1 + e^x) - ln 2`` (SchNet's activation; ssp(0) = 0)."""
+    """Shifted softplus ``ln(1 + e^x) - ln 2`` (SchNet's activation; ssp(0) = 0).
+
+    Written as ``max(x, 0) + ln(1 + e^-|x|) - ln 2`` so that ``e^-|x|`` never overflows; that
+    one exponential also gives the derivative, sigmoid(x), which the cache keeps (SchNet spends
+    much of its time here: this form is about three times faster than ``np.logaddexp``).
+    """
     x = as_float_array("x", x)
-    return np.logaddexp(0.0, x) - LOG2, x
+    e = np.exp(-np.abs(x))
+    out = np.maximum(x, 0.0) + np.log1p(e) - LOG2
+    inv = 1.0 / (1.0 + e)
+    sig = np.where(x >= 0, inv, e * inv)                # sigmoid(x), stable for both signs
+    return out, sig
 
 
 def shifted_softplus_backward(dout, cache):
-    """d ssp/dx = sigmoid(x)."""
-    x = cache
-    return dout * np.exp(-np.logaddexp(0.0, -x))
+    """d ssp/dx = sigmoid(x), kept by the forward pass."""
+    return dout * cache
 
 
 ACTIVATIONS = {

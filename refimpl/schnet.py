@@ -273,13 +273,18 @@ class SchNet:
 
         batch_data: dict with Z (N,), pos (N, 3), batch (N,), E (G,), F (N, 3).
         The force term needs dF/dtheta = -d^2E/(dpos dtheta). With g = dL/dF (N, 3) and
-        grad_theta(x) = d(sum_g E_g)/dtheta at positions x,
+        grad_theta(x; w) = d(sum_g w_g E_g)/dtheta at positions x,
 
-            dL_F/dtheta = -sum_a g_a . d^2E/(dpos_a dtheta) ~= -[grad_theta(pos + h u) - grad_theta(pos - h u)] * |g| / (2h)
+            dL_F/dtheta = -sum_a g_a . d^2E/(dpos_a dtheta) ~= -[grad_theta(pos + h u; 1) - grad_theta(pos - h u; 1)] * s / (2h)
 
-        with u = g / |g|_max, a Hessian-vector product by central differences (error O(h^2)); the
-        two extra passes reuse the graph of ``pos`` (an edge crossing the cutoff within h changes
-        E by O(h^2) since f_cut and f_cut' vanish there). Returns (loss, grads).
+        with u = g / s, s = max |g|: a Hessian-vector product by central differences (error
+        O(h^2)). The energy term, grad_theta(pos; a) with a_g = dL/dE_g, rides along in the same
+        two passes, since [grad_theta(pos + h u; a) + grad_theta(pos - h u; a)] / 2 equals it up
+        to O(h^2) and the backward pass is linear in its weights. So a step costs three forward
+        and three backward passes: one at ``pos`` for the forces, one at each of pos +- h u for
+        the whole parameter gradient, with per-graph weights a/2 -+ s/(2h). The two extra passes
+        reuse the graph of ``pos`` (an edge crossing the cutoff within h changes E by O(h^2),
+        since f_cut and f_cut' vanish there). Returns (loss, grads).
         """
         missing = [k for k in ("Z", "pos", "E", "F") if k not in batch_data]
         if missing:
@@ -292,15 +297,16 @@ class SchNet:
         _, dpos = self.backward(np.ones(G), cache)
         dE_err, dF_err = E - E_ref, -dpos - F_ref
         loss = w_energy * np.mean(dE_err**2) + w_forces * np.mean(dF_err**2)
-        grads = self.backward(w_energy * 2.0 * dE_err / G, cache)[0]
-        g = w_forces * 2.0 * dF_err / dF_err.size                     # dL/dF
+        a = w_energy * 2.0 * dE_err / G                                # dL/dE
+        g = w_forces * 2.0 * dF_err / dF_err.size                      # dL/dF
         scale = np.abs(g).max()
-        if scale > 0:
-            u = g / scale
-            g_plus = self.backward(np.ones(G), self.forward(Z, pos + hvp_step * u, batch, edge_index, G)[1])[0]
-            g_minus = self.backward(np.ones(G), self.forward(Z, pos - hvp_step * u, batch, edge_index, G)[1])[0]
-            for k in grads:
-                grads[k] = grads[k] - (g_plus[k] - g_minus[k]) * (scale / (2.0 * hvp_step))
+        if scale == 0:                                                 # no force term: one more backward
+            return float(loss), self.backward(a, cache)[0]
+        u, c = g / scale, scale / (2.0 * hvp_step)
+        grads = self.backward(0.5 * a - c, self.forward(Z, pos + hvp_step * u, batch, edge_index, G)[1])[0]
+        g_minus = self.backward(0.5 * a + c, self.forward(Z, pos - hvp_step * u, batch, edge_index, G)[1])[0]
+        for k in grads:
+            grads[k] += g_minus[k]
         return float(loss), grads
 
 
