@@ -2,7 +2,7 @@
 
 A page fails on a console error or uncaught exception, on any request leaving the site (the
 book must work offline: MathJax and 3Dmol.js are served from ``_static/vendor``), on a py3Dmol
-view whose canvas stays blank, on math MathJax did not render (or rendered as an error), and on
+view whose canvas stays blank, on math MathJax did not render (or rendered as an error) or drew wider than the text column, and on
 a notebook page without a Colab button that opens the right notebook of the repository. The
 interactive rotation demo is driven: turning the molecule must leave the invariant energy
 unchanged and change the coordinate model's.
@@ -117,6 +117,13 @@ def math_problems(page):
                 out.push('unrendered: ' + el.textContent.slice(0, 60));
         });
         document.querySelectorAll('mjx-merror').forEach(el => out.push('MathJax error: ' + el.textContent.slice(0, 80)));
+        // A display equation wider than the text column is cut off or needs a sideways scroll.
+        document.querySelectorAll('mjx-container[display="true"]').forEach(el => {
+            const box = el.parentElement.getBoundingClientRect(), eq = el.firstElementChild.getBoundingClientRect();
+            if (eq.right > box.right + 1 || eq.left < box.left - 1)
+                out.push(`display equation wider than the text column (${Math.round(eq.width)} px > ` +
+                         `${Math.round(box.width)} px): ` + el.textContent.slice(0, 60));
+        });
         const skip = 'PRE,CODE,SCRIPT,STYLE,TEXTAREA,MJX-CONTAINER,MJX-ASSISTIVE-MML';
         const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {acceptNode: n =>
             n.parentElement && n.parentElement.closest(skip.toLowerCase().split(',').join(','))
