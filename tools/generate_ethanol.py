@@ -45,6 +45,12 @@ command resumes from there. When ``--n`` configurations are done, ``<out>`` is w
 z (9,), R (n, 9, 3), E (n,), F (n, 9, 3) and ``metadata`` (a JSON string). ``--finalize``
 writes ``<out>`` from whatever the partial file holds.
 
+If the partial file is lost, ``--seed-from <finished npz>`` starts a new one from a finished
+dataset: the minimum and Hessian are recomputed, the candidates redrawn, and the file's
+configurations are taken over when they agree with the first candidates to 1e-4 A (the agreement is
+stored in the metadata under ``seeded_from``); the run then computes the rest. For the shipped file
+this needed ``--relax-without-grid-response``, which relaxes as its first run did (see step 1).
+
 ``--check-fd`` compares one force component of the first configuration with a central finite
 difference of the DFT energy (step 1e-3 Bohr, tight SCF) and stores the result in the metadata.
 
@@ -90,25 +96,25 @@ def make_mf(x_bohr, conv_tol=1e-10):
     return mf.density_fit()
 
 
-def energy_gradient(x_bohr, dm0=None, conv_tol=1e-10):
+def energy_gradient(x_bohr, dm0=None, conv_tol=1e-10, grid_response=True):
     """(E in Hartree, dE/dx in Hartree/Bohr (9, 3), density matrix, mf)."""
     mf = make_mf(x_bohr, conv_tol)
     e = mf.kernel(dm0=dm0)
     if not mf.converged:
         raise RuntimeError("SCF did not converge")
     grad = mf.nuc_grad_method()
-    grad.grid_response = True          # differentiate the grid weights too: forces = -dE/dx exactly
+    grad.grid_response = grid_response  # differentiate the grid weights too: forces = -dE/dx exactly
     g = grad.kernel()
     return e, g, mf.make_rdm1(), mf
 
 
-def relax(x0_bohr, gtol=1e-4):
+def relax(x0_bohr, gtol=1e-4, grid_response=True):
     """BFGS relaxation on the DFT surface; returns (x_eq (9, 3) Bohr, E_eq Hartree, n_steps)."""
     from scipy.optimize import minimize
     state = {"dm": None}
 
     def fun(flat):
-        e, g, state["dm"], _ = energy_gradient(flat.reshape(9, 3), state["dm"])
+        e, g, state["dm"], _ = energy_gradient(flat.reshape(9, 3), state["dm"], grid_response=grid_response)
         print(f"  relax: E = {e:.10f} Ha, max|g| = {np.abs(g).max():.2e} Ha/Bohr", flush=True)
         return e, g.ravel()
 
@@ -213,6 +219,8 @@ def metadata(info, n_done):
         "equilibrium_energy_eV": info["E_eq"] * HARTREE_EV,
         "harmonic_wavenumbers_cm-1": info.get("wavenumbers"),
         "fd_check": info.get("fd_check"),
+        "relaxation_grid_response": info.get("relax_grid_response", True),
+        "seeded_from": info.get("seeded_from"),
         "seconds_per_config": info.get("seconds_per_config"),
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
         "script": "tools/generate_ethanol.py",
@@ -236,7 +244,10 @@ def keep_matching(state, x_all):
     R = state["R"]
     ok = accepted(R * BOHR_A, state["x_eq"] * BOHR_A) if R.shape[0] else np.zeros(0, bool)
     k = int(ok.sum())
-    if not np.array_equal(R[ok], x_all[:k]):
+    # rows taken over from a finished dataset (--seed-from) match the candidates to within the
+    # deviation measured when they were taken over; rows computed here match exactly
+    tol = json.loads(str(state["info"])).get("seeded_from", {}).get("max_deviation_bohr", 0.0)
+    if R[ok].shape != x_all[:k].shape or np.abs(R[ok] - x_all[:k]).max(initial=0.0) > tol:
         raise SystemExit("partial file: computed geometries do not match the candidates (other seed?)")
     if k < R.shape[0]:
         print(f"dropping {R.shape[0] - k} computed configurations rejected by the current test", flush=True)
@@ -246,10 +257,34 @@ def keep_matching(state, x_all):
     return state
 
 
+def seed_from(state, path, x_all):
+    """Take over the configurations of a finished dataset written by this script (same seed and
+    temperature) when they are the first candidates of ``x_all``; used after the partial file is
+    lost. Its geometries must agree with the recomputed candidates to 1e-4 A."""
+    with np.load(path, allow_pickle=False) as f:
+        R, E, F = f["R"] / BOHR_A, f["E"] / HARTREE_EV, f["F"]
+        meta = json.loads(str(f["metadata"]))
+    info = json.loads(str(state["info"]))
+    if (meta["seed"], meta["temperature_K"]) != (info["seed"], info["temperature"]):
+        raise SystemExit(f"--seed-from {path}: seed/temperature {meta['seed']}/{meta['temperature_K']} "
+                         f"differ from this run's {info['seed']}/{info['temperature']}")
+    n = R.shape[0]
+    dev = float(np.abs(R - x_all[:n]).max())
+    print(f"--seed-from {path}: {n} configurations, max deviation from the recomputed candidates "
+          f"{dev * BOHR_A:.1e} A", flush=True)
+    if dev * BOHR_A > 1e-4:
+        raise SystemExit("--seed-from: geometries differ from the candidates (other minimum or seed?)")
+    info["seeded_from"] = {"configurations": n, "date": meta.get("date"), "max_deviation_bohr": dev,
+                           "equilibrium_energy_eV": meta.get("equilibrium_energy_eV")}
+    state = dict(state)
+    state.update(R=R, E=E, G=-F * BOHR_A / HARTREE_EV, info=np.array(json.dumps(info)))
+    return state
+
+
 def setup(args, partial):
     """Relax, Hessian, displacements; stored in the partial file so a resume skips them."""
     t0 = time.time()
-    x_eq, e_eq, nit = relax(START_A / BOHR_A)
+    x_eq, e_eq, nit = relax(START_A / BOHR_A, grid_response=not args.relax_without_grid_response)
     print(f"relaxed in {nit} steps, {time.time() - t0:.0f} s", flush=True)
     t0 = time.time()
     h, dm_eq, e_eq, g_eq = hessian(x_eq)
@@ -259,6 +294,7 @@ def setup(args, partial):
     wavenumbers = (np.sign(w2) * np.sqrt(np.abs(w2)) * 219474.6313632).round(1).tolist()
     print("harmonic wavenumbers (cm^-1):", wavenumbers, flush=True)
     info = {"temperature": args.temperature, "seed": args.seed, "E_eq": e_eq,
+            "relax_grid_response": not args.relax_without_grid_response,
             "wavenumbers": wavenumbers, "auxbasis": str(make_mf(x_eq).with_df.auxbasis)}
     state = dict(x_eq=x_eq, dm_eq=dm_eq, hessian=h, R=np.zeros((0, 9, 3)),
                  E=np.zeros(0), G=np.zeros((0, 9, 3)), info=np.array(json.dumps(info)))
@@ -275,6 +311,12 @@ def main():
     ap.add_argument("--every", type=int, default=10, help="checkpoint every this many configurations")
     ap.add_argument("--check-fd", action="store_true", help="finite-difference check on configuration 0")
     ap.add_argument("--finalize", action="store_true", help="write --out from the partial file and stop")
+    ap.add_argument("--relax-without-grid-response", action="store_true",
+                    help="relax as the run behind the shipped file did (grid response off in the "
+                         "relaxation only); reproduces its minimum and so its candidates")
+    ap.add_argument("--seed-from", metavar="NPZ",
+                    help="when starting a new partial file, take over the configurations of this "
+                         "finished dataset (they must match the recomputed candidates)")
     args = ap.parse_args()
     partial = args.out[:-4] + ".partial.npz" if args.out.endswith(".npz") else args.out + ".partial.npz"
 
@@ -289,6 +331,9 @@ def main():
     info = json.loads(str(state["info"]))
     x_all, used = candidates(state, args.n, info["temperature"], info["seed"])
     state = keep_matching(state, x_all)
+    if args.seed_from and state["E"].shape[0] == 0:
+        state = seed_from(state, args.seed_from, x_all)
+        save_atomic(partial, **state)
     if args.finalize:
         write_final(args.out, state, used)
         return
