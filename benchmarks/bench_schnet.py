@@ -1,7 +1,8 @@
 """Time one SchNet training step: forward, forces, energy+force loss and its gradient, Adam update.
 
 Batch of 10 ethanol configurations from the shipped DFT set (90 atoms, 720 edges with the
-5 A cutoff: every pair of a 9-atom molecule), 64 features and filters, 6 interactions,
+5 A cutoff: every pair of a 9-atom molecule, so 360 atom pairs whose distances and filters
+are computed once for both directions), 64 features and filters, 6 interactions,
 20 Gaussians. A step costs three forward and three backward passes (``loss_and_grads``: the
 main pass for the forces, then two passes at displaced positions that give the whole parameter
 gradient, the force term as a Hessian-vector product by central differences).

@@ -101,6 +101,21 @@ def to_undirected(edge_index):
     return np.ascontiguousarray(both)
 
 
+def undirected_pairs(edge_index, num_nodes):
+    """Group edges by unordered atom pair: j -> i and i -> j belong to the pair {i, j}.
+
+    edge_index: (2, E); num_nodes: N. Returns (pair_edges, pair): pair_edges (2, P) holds one edge of
+    each pair (its first in edge order) and pair (E,) gives, for each edge, the column of its pair in
+    pair_edges. Whatever depends only on the distance (SchNet's filters) can then be computed once
+    per pair, P ~ E / 2 rows, and read back for every edge as ``values[pair]``.
+    """
+    edge_index = as_edge_index(edge_index, num_nodes=num_nodes)
+    j, i = edge_index
+    key = np.minimum(i, j) * num_nodes + np.maximum(i, j)
+    _, first, pair = np.unique(key, return_index=True, return_inverse=True)
+    return np.ascontiguousarray(edge_index[:, first]), pair.reshape(-1)
+
+
 def add_self_loops(edge_index, num_nodes):
     """Append the edge i -> i for every node. Returns (2, E + N)."""
     edge_index = as_edge_index(edge_index, num_nodes=num_nodes)

@@ -10,6 +10,9 @@ source j, row 1 the target i, ``r_ij = x_j - x_i``; a message travels j -> i):
 - ``readout``:        E_g = sum_{i in g} [ssp(h_i W0 + b0) W1 + b1]           (F -> F/2 -> 1)
 
 with ssp(x) = ln(1 + e^x) - ln 2 and the cosine cutoff f_cut(d) = (cos(pi d / r_c) + 1) / 2.
+W_ij depends only on d_ij = d_ji, so the model computes distances and filters once per atom pair
+(``graph.undirected_pairs``) and both edges of a pair read them: half the cost of the filter
+network, the most expensive block.
 The model adds a per-element energy offset, E_g += sum_{i in g} atomref[Z_i]
 (a per-atom mean is the special case of equal offsets).
 
@@ -40,6 +43,7 @@ import numpy as np
 
 from . import init
 from .geometry import check_batch, displacement_backward, displacement_forward, distance_backward, distance_forward
+from .graph import undirected_pairs
 from .layers import linear_backward, linear_forward, shifted_softplus_backward, shifted_softplus_forward
 from .radius import cosine_cutoff_backward, cosine_cutoff_forward, radius_graph
 from .scatter import gather_backward, gather_forward, scatter_sum_backward, scatter_sum_forward
@@ -116,27 +120,35 @@ def cfconv_backward(dy, cache):
 
 
 # ----------------------------------------------------------------------------- interaction
-def interaction_forward(h, rbf, fcut, edge_index, W_f0, b_f0, W_f1, b_f1, W_in2f, W_o0, b_o0, W_o1, b_o1):
+def interaction_forward(h, rbf, fcut, edge_index, W_f0, b_f0, W_f1, b_f1, W_in2f, W_o0, b_o0, W_o1, b_o1,
+                        pair=None):
     """SchNet interaction: filters, cfconv, then ``v = ssp(y W_o0 + b_o0) W_o1 + b_o1`` (f2out).
 
-    h: (N, F); rbf: (E, K); fcut: (E,); edge_index: (2, E); filter W_f0 (K, Ff), W_f1 (Ff, Ff);
-    W_in2f (F, Ff); W_o0 (Ff, F), W_o1 (F, F); biases match. Returns the update v: (N, F)
-    (the model adds it: h <- h + v).
+    h: (N, F); rbf: (E, K) and fcut: (E,) per edge, or (P, K) and (P,) per atom pair with
+    pair: (E,) the pair of each edge (``graph.undirected_pairs``: a filter depends only on the
+    distance, so the two edges of a pair share it and it is computed once); edge_index: (2, E);
+    filter W_f0 (K, Ff), W_f1 (Ff, Ff); W_in2f (F, Ff); W_o0 (Ff, F), W_o1 (F, F); biases match.
+    Returns the update v: (N, F) (the model adds it: h <- h + v).
     """
     W_ij, c_f = filter_network_forward(rbf, fcut, W_f0, b_f0, W_f1, b_f1)
+    c_p = None
+    if pair is not None:
+        W_ij, c_p = gather_forward(W_ij, pair)                 # per pair -> per edge
     y, c_c = cfconv_forward(h, W_ij, edge_index, W_in2f)
     a, c_o0 = linear_forward(y, W_o0, b_o0)
     s, c_s = shifted_softplus_forward(a)
     v, c_o1 = linear_forward(s, W_o1, b_o1)
-    return v, (c_f, c_c, c_o0, c_s, c_o1)
+    return v, (c_f, c_p, c_c, c_o0, c_s, c_o1)
 
 
 def interaction_backward(dv, cache):
     """Returns (dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1)."""
-    c_f, c_c, c_o0, c_s, c_o1 = cache
+    c_f, c_p, c_c, c_o0, c_s, c_o1 = cache
     ds, dW_o1, db_o1 = linear_backward(dv, c_o1)
     dy, dW_o0, db_o0 = linear_backward(shifted_softplus_backward(ds, c_s), c_o0)
     dh, dW_ij, dW_in2f = cfconv_backward(dy, c_c)
+    if c_p is not None:
+        dW_ij = gather_backward(dW_ij, c_p)                    # a pair's filter gets both edges' gradients
     drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1 = filter_network_backward(dW_ij, c_f)
     return dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1
 
@@ -224,14 +236,16 @@ class SchNet:
     def forward(self, Z, pos, batch, edge_index, num_graphs):
         """Energies E (G,) of validated inputs on a given graph; returns (E, cache)."""
         p = self.params
-        r, c_r = displacement_forward(pos, edge_index)
+        pair_edges, pair = undirected_pairs(edge_index, pos.shape[0])   # distances and filters once per pair
+        r, c_r = displacement_forward(pos, pair_edges)
         d, c_d = distance_forward(r)
         rbf, c_rbf = gaussian_rbf_forward(d, self.n_rbf, self.cutoff)
         fcut, c_cut = cosine_cutoff_forward(d, self.cutoff)
         h, c_emb = gather_forward(p["embedding"], Z)
         c_int = []
         for t in range(self.n_interactions):
-            v, c = interaction_forward(h, rbf, fcut, edge_index, *(p[f"interactions.{t}.{k}"] for k in FILTER_KEYS))
+            v, c = interaction_forward(h, rbf, fcut, edge_index, *(p[f"interactions.{t}.{k}"] for k in FILTER_KEYS),
+                                       pair=pair)
             h = h + v
             c_int.append(c)
         E, c_out = readout_forward(h, batch, num_graphs, *(p[k] for k in READOUT_KEYS))

@@ -242,6 +242,15 @@ def _interaction_inputs(rng):
                        W_o0=(3, 4), b_o0=(4,), W_o1=(4, 4), b_o1=(4,))}
 
 
+def _interaction_pair_inputs(rng):
+    """Filters per atom pair: a symmetric graph (both directions of 6 pairs) in shuffled edge order."""
+    ei = np.array([[0, 1, 1, 2, 3, 4], [1, 2, 3, 3, 4, 0]])
+    ei = np.concatenate([ei, ei[::-1]], axis=1)[:, rng.permutation(12)]
+    pair = np.unique(np.sort(ei, axis=0), axis=1, return_inverse=True)[1].reshape(-1)
+    return {**_interaction_inputs(rng), "rbf": rng.normal(size=(6, 4)), "fcut": rng.uniform(0.0, 1.0, size=6),
+            "edge_index": ei, "pair": pair}
+
+
 def _readout_inputs(rng):
     return {"h": rng.normal(size=(9, 4)), "batch": np.array([0, 0, 0, 1, 1, 2, 2, 2, 2]), "num_graphs": 4,
             **_weights(rng, W0=(4, 2), b0=(2,), W1=(2, 1), b1=(1,))}
@@ -256,6 +265,8 @@ REGISTRY += [
     Row("schnet_cfconv", schnet.cfconv_forward, schnet.cfconv_backward, _cfconv_inputs,
         ("x", "W_ij", "W_in2f"), _perm_nodes_equivariant(["x"], "edge_index")),
     Row("schnet_interaction", schnet.interaction_forward, schnet.interaction_backward, _interaction_inputs,
+        ("h", "rbf", "fcut", *_INTERACTION_W), _perm_nodes_equivariant(["h"], "edge_index")),
+    Row("schnet_interaction_pairs", schnet.interaction_forward, schnet.interaction_backward, _interaction_pair_inputs,
         ("h", "rbf", "fcut", *_INTERACTION_W), _perm_nodes_equivariant(["h"], "edge_index")),
     Row("schnet_readout", schnet.readout_forward, schnet.readout_backward, _readout_inputs,
         ("h", "W0", "b0", "W1", "b1"), _perm_pool),

@@ -272,6 +272,29 @@ def _dense_schnet_energy(params, Z, pos, n_interactions, cutoff, n_rbf):
     return atom.sum() + params["atomref"][Z].sum()
 
 
+def test_filters_per_pair_equal_filters_per_edge():
+    from refimpl.graph import undirected_pairs
+    from refimpl.radius import radius_graph
+    from refimpl.schnet import FILTER_KEYS, interaction_backward, interaction_forward
+    rng = np.random.default_rng(6)
+    m = small_model(cutoff=2.5)
+    pos = load_molecule("ethanol").pos + rng.normal(scale=0.1, size=(9, 3))
+    ei = radius_graph(pos, 2.5)
+    pair_edges, pair = undirected_pairs(ei, 9)
+    assert pair_edges.shape[1] == ei.shape[1] // 2                 # a radius graph has both directions
+    rbf_p, fcut_p = rng.normal(size=(pair_edges.shape[1], m.n_rbf)), rng.uniform(size=pair_edges.shape[1])
+    h, dv = rng.normal(size=(9, m.n_atom_basis)), rng.normal(size=(9, m.n_atom_basis))
+    W = [m.params[f"interactions.0.{k}"] for k in FILTER_KEYS]
+    v_p, c_p = interaction_forward(h, rbf_p, fcut_p, ei, *W, pair=pair)
+    v_e, c_e = interaction_forward(h, rbf_p[pair], fcut_p[pair], ei, *W)
+    assert np.allclose(v_p, v_e, rtol=0, atol=1e-13)
+    g_p, g_e = interaction_backward(dv, c_p), interaction_backward(dv, c_e)
+    # per-pair input gradients are the per-edge ones summed over each pair's two edges
+    assert np.allclose(g_p[1], np.stack([np.bincount(pair, g_e[1][:, k]) for k in range(m.n_rbf)], 1), atol=1e-13)
+    assert np.allclose(g_p[2], np.bincount(pair, g_e[2]), atol=1e-13)
+    assert all(np.allclose(a, b, atol=1e-13) for a, b in zip(g_p[:1] + g_p[3:], g_e[:1] + g_e[3:]))
+
+
 def test_energy_matches_dense_reference_implementation():
     rng = np.random.default_rng(5)
     m = small_model(cutoff=2.5, n_interactions=3)        # 2.5 A: some ethanol pairs are outside the cutoff
