@@ -8,6 +8,7 @@ with small limits.
 import copy
 import csv
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -184,6 +185,43 @@ def calls_reference(nb):
     return in_body(nb, SCATTER_BWD, ["return S.scatter_sum_backward(dout, cache)"])
 
 
+def trace_switched_off(nb):
+    """sys.settrace(None) before calling the reference; and the hook switched off and put back around a call."""
+    add_cell(nb, "import sys\nimport refimpl.scatter\nimport refimpl.message_passing as ref_mp\n", at=3)
+    in_body(nb, SCATTER_FWD, ["sys.settrace(None)", "return refimpl.scatter.scatter_sum_forward(src, index, dim_size)"])
+    return in_body(nb, GCN, ["hook = sys.gettrace()", "sys.settrace(None)", "try:",
+                             "    return ref_mp.gcn_norm(edge_index, num_nodes)", "finally:", "    sys.settrace(hook)"])
+
+
+def trace_replaced(nb):
+    """sys.settrace and threading.settrace replaced by no-ops in a cell, before the checks run."""
+    add_cell(nb, "import sys, threading\nimport refimpl.scatter as S\n"
+                 "sys.settrace = lambda *args: None\nthreading.settrace = lambda *args: None\n", at=3)
+    return in_body(nb, SCATTER_FWD, ["return S.scatter_sum_forward(src, index, dim_size)"])
+
+
+def reference_in_thread(nb):
+    """The reference called from a new thread: the module's function, and a reloaded copy kept in a list."""
+    add_cell(nb, "import importlib, threading\nimport refimpl.scatter, refimpl.message_passing\n"
+                 "copies = [importlib.reload(refimpl.message_passing).gcn_norm]  # a list: out of the grader's sight\n"
+                 "def in_thread(fn, *args):\n"
+                 "    box = []\n"
+                 "    worker = threading.Thread(target=lambda: box.append(fn(*args)))\n"
+                 "    worker.start()\n"
+                 "    worker.join()\n"
+                 "    return box[0]\n", at=3)
+    in_body(nb, SCATTER_FWD, ["return in_thread(refimpl.scatter.scatter_sum_forward, src, index, dim_size)"])
+    return in_body(nb, GCN, ["return in_thread(copies[0], edge_index, num_nodes)"])
+
+
+def trace_hook_disarmed(nb):
+    """The grader's hook left installed but made to do nothing, then a reloaded copy of the reference called."""
+    add_cell(nb, "import importlib, sys\nimport refimpl.message_passing\n"
+                 "copies = [importlib.reload(refimpl.message_passing).gcn_norm]\n", at=3)
+    return in_body(nb, GCN, ["sys.gettrace().__func__.__code__ = (lambda self, frame, event, arg: None).__code__",
+                             "return copies[0](edge_index, num_nodes)"])
+
+
 def python_export(nb):
     """A .py export (jupyter nbconvert style), with an install line and the self-check calls."""
     parts = ["#!/usr/bin/env python\n# coding: utf-8"]
@@ -195,7 +233,8 @@ def python_export(nb):
 
 EDITS = [infinite_loop, endless_cell, memory_bomb, huge_output, sys_exit, os_exit, raise_system_exit, keyboard_interrupt,
          monkeypatch, always_equal, strict_types, cells_deleted, cells_merged, cells_reordered, renamed,
-         colab_saved, writes_files, calls_reference]
+         colab_saved, writes_files, calls_reference, trace_switched_off, trace_replaced, reference_in_thread,
+         trace_hook_disarmed]
 
 
 def write_submissions(folder):
@@ -238,6 +277,10 @@ def messages(o, exercise):
 FULL = {"scatter_sum": 3, "gcn_norm": 2, "message_passing": 5}
 ZERO = {"scatter_sum": 0, "gcn_norm": 0, "message_passing": 0}
 MP_BACKWARD_LOST = round(5 * 2 / 3, 2)  # two of the three message-passing checks still pass
+MONITORING_OFF = "disabled the grader's monitoring of calls to the reference implementation"
+# The child's limit on new processes stops threads too, except for root, who is exempt from it.
+THREAD_CALL = ("calls the reference implementation (refimpl.scatter.scatter_sum_forward)" if os.geteuid() == 0
+               else "can't start new thread")
 
 CASES = {  # submission: (scores, exercise whose message is checked, words the message must contain)
     "solution.ipynb": (FULL, None, None),
@@ -264,6 +307,14 @@ CASES = {  # submission: (scores, exercise whose message is checked, words the m
     "calls_reference.ipynb": (dict(FULL, scatter_sum=0), "scatter_sum",
                               "calls the reference implementation (refimpl.scatter.scatter_sum_forward, "
                               "refimpl.scatter.scatter_sum_backward)"),
+    # (the solution's message_passing_forward calls the student's scatter_sum_forward, which switches the hook off)
+    "trace_switched_off.ipynb": (ZERO, "scatter_sum",
+                                 MONITORING_OFF + " (the trace hook was switched off or replaced (sys.settrace) "
+                                                  "during the check 'forward matches the reference"),
+    "trace_replaced.ipynb": (ZERO, "scatter_sum", MONITORING_OFF + " (sys.settrace was replaced before the check"),
+    "reference_in_thread.ipynb": (dict(FULL, scatter_sum=0, gcn_norm=0), "scatter_sum", THREAD_CALL),
+    "trace_hook_disarmed.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm",
+                                  MONITORING_OFF + " (the trace hook stopped seeing function calls"),
     "python_export.py": (FULL, None, None),
     "invalid_json.ipynb": (ZERO, "scatter_sum", "not valid notebook JSON"),
     "empty.ipynb": (ZERO, "scatter_sum", "the file is empty"),
@@ -288,12 +339,34 @@ def test_every_case_is_in_the_table():
 def test_failures_that_end_the_process_or_cheat_cost_the_whole_exercise(graded):
     by_id = graded["by_id"]
     for name, exercise in [("infinite_loop.ipynb", "gcn_norm"), ("os_exit.ipynb", "scatter_sum"),
-                           ("calls_reference.ipynb", "scatter_sum")]:
+                           ("calls_reference.ipynb", "scatter_sum"), ("trace_switched_off.ipynb", "scatter_sum"),
+                           ("trace_replaced.ipynb", "gcn_norm"), ("reference_in_thread.ipynb", "gcn_norm"),
+                           ("trace_hook_disarmed.ipynb", "gcn_norm")]:
         e = next(e for e in by_id[name].exercises if e.name == exercise)
         assert e.problem and e.score == 0, (name, e)
     assert by_id["infinite_loop.ipynb"].status == "problems"
     assert by_id["solution.ipynb"].status == "ok"
     assert by_id["empty.ipynb"].status == by_id["invalid_json.ipynb"].status == "unreadable"
+
+
+def test_switching_off_the_reference_monitoring_fails_closed(graded):
+    """Each way around the trace hook either is seen as tampering or leaves the call seen (by the sentinels)."""
+    by_id = graded["by_id"]
+    # the hook switched off and put back around the call: not seen as tampering, but the call is recorded
+    restored = messages(by_id["trace_switched_off.ipynb"], "gcn_norm")
+    assert "calls the reference implementation (refimpl.message_passing.gcn_norm)" in restored
+    assert MONITORING_OFF not in restored
+    # sys.settrace replaced in a cell: the grader used its own copy, saw the call, and says both
+    replaced = messages(by_id["trace_replaced.ipynb"], "scatter_sum")
+    assert "threading.settrace was replaced" in replaced
+    assert "calls the reference implementation (refimpl.scatter.scatter_sum_forward)" in replaced
+    assert "sys.settrace was replaced before the check" in messages(by_id["trace_replaced.ipynb"], "message_passing")
+    # a reloaded copy called in a thread: seen by the hook that threading.settrace gave the thread
+    in_thread = messages(by_id["reference_in_thread.ipynb"], "gcn_norm")
+    assert THREAD_CALL.replace("refimpl.scatter.scatter_sum_forward", "refimpl.message_passing.gcn_norm") in in_thread
+    assert MONITORING_OFF not in in_thread
+    feedback = (graded["out"] / "feedback" / "trace_switched_off.ipynb.md").read_text()
+    assert f"**No points for this exercise:** your code {MONITORING_OFF}" in feedback
 
 
 def test_load_problems_are_reported_but_do_not_stop_grading(graded):

@@ -12,25 +12,36 @@ holds a copy of the submission, ``job.json`` and one ``in<k>.npz`` of inputs per
    by one, each in try/except (a cell that raises, even SystemExit or KeyboardInterrupt, is
    recorded and the next one runs), then put back any builtin the student's code replaced
    (``builtins.isinstance = ...`` would break this process);
-4. for each check, run its ``run`` part (which calls only the student's functions) with a trace
-   hook that records calls to the exercise's reference functions, and write what came back
-   as ``out<k>.npz`` (plain arrays only) plus a JSON description;
+4. for each check, run its ``run`` part (which calls only the student's functions) under the
+   ``ReferenceMonitor``, which records calls to the exercise's reference functions and notices
+   when the student's code switched its monitoring off, and write what came back as
+   ``out<k>.npz`` (plain arrays only) plus a JSON description;
 5. write ``status.json`` and leave with ``os._exit(0)``, so no atexit handler of the student's runs.
 
 The parent trusts nothing of this: it decides pass/fail itself (``Check.verify``) and gives no
 points when this process ends in any other way.
 """
 import builtins
+import functools
 import importlib
 import json
 import os
 import resource
 import sys
-from types import SimpleNamespace
+import threading
+from types import FunctionType, ModuleType, SimpleNamespace
 
 # Captured before any student code runs, so that monkeypatching builtins cannot reach them.
 _open, _type, _str, _len, _isinstance = builtins.open, builtins.type, builtins.str, builtins.len, builtins.isinstance
 _exit, _replace, _join, _dumps = os._exit, os.replace, os.path.join, json.dumps
+_modules, _update_wrapper = sys.modules, functools.update_wrapper
+# What the reference monitor relies on: the monitor calls these private copies, and reports (and
+# puts back) any the student's code replaced, since new threads call ``sys.settrace`` themselves.
+_settrace, _gettrace = sys.settrace, sys.gettrace
+_thread_settrace, _thread_gettrace = threading.settrace, threading.gettrace
+MONITOR_TOOLS = (("sys.settrace", sys, "settrace", _settrace), ("sys.gettrace", sys, "gettrace", _gettrace),
+                 ("threading.settrace", threading, "settrace", _thread_settrace),
+                 ("threading.gettrace", threading, "gettrace", _thread_gettrace))
 
 OUTPUT_CAP = 64 * 1024      # characters of printed output kept (per stream)
 TEXT_CAP = 500              # characters kept of any message
@@ -198,35 +209,119 @@ def execute(units, namespace):
     return errors
 
 
-class ReferenceTracer:
-    """Records calls to given functions by their code (so aliases, imports and reloads are seen).
+CANARY = "(canary)"
 
-    A ``sys.settrace`` hook compares each Python call's code (file, first line, name) with those of
-    the reference functions; it is active only while a check's ``run`` part executes.
+
+def _canary():
+    """Called at the end of each check: the monitor's trace hook must see this call."""
+    return None
+
+
+class ReferenceMonitor:
+    """Records calls to the exercise's reference functions during the checks, and notices tampering.
+
+    Two independent records, so that switching one off is not enough:
+
+    - sentinels: each reference function is replaced, in refimpl's modules and in the submission's
+      global names, by a wrapper that notes the call (from any thread) and then runs it; put in
+      place before the submission's code runs (so ``from refimpl.scatter import ...`` in a cell
+      gets the wrapper) and again before each check (after an ``importlib.reload``, say);
+    - a trace hook, installed with ``sys.settrace`` and ``threading.settrace`` while a check runs,
+      that compares the code (file, first line, name) of every Python call with the reference
+      functions', so that a fresh copy of them (reloaded, or kept in a closure) is seen too.
+
+    After each check it verifies that its hook is still the trace function of this thread and of
+    new threads, that the hook still sees calls (a call of ``_canary``), and that ``sys.settrace``,
+    ``sys.gettrace``, ``threading.settrace`` and ``threading.gettrace`` are the originals. Anything
+    else goes into ``problems``, and the grader gives the exercise no points.
     """
 
     def __init__(self, dotted_names):
-        self.keys, self.called = {}, []
+        self.keys, self.called, self.problems, self.kinds = {}, [], [], set()
         for dotted in dotted_names:
             module, _, attr = dotted.rpartition(".")
-            code = getattr(importlib.import_module(module), attr).__code__
-            self.keys[(code.co_filename, code.co_firstlineno, code.co_name)] = dotted
+            self.keys[self._key(getattr(importlib.import_module(module), attr).__code__)] = dotted
+        self.keys[self._key(_canary.__code__)] = CANARY
+        self.sentinels, self.armed, self.canary_calls, self.check = set(), False, 0, ""
+        self._hook = self.hook  # the very object installed: compared with sys.gettrace() after each check
+
+    @staticmethod
+    def _key(code):
+        return (code.co_filename, code.co_firstlineno, code.co_name)
+
+    def seen(self, name):
+        if name == CANARY:
+            self.canary_calls += 1
+        elif name not in self.called:
+            self.called.append(name)
+
+    def problem(self, kind, when):
+        """Record a kind of tampering once, with the first check where it was found."""
+        if kind not in self.kinds:
+            self.kinds.add(kind)
+            self.problems.append(f"{kind} {when}")
 
     def hook(self, frame, event, arg):
         if event == "call":
             code = frame.f_code
             name = self.keys.get((code.co_filename, code.co_firstlineno, code.co_name))
-            if name is not None and name not in self.called:
-                self.called.append(name)
+            if name is not None:
+                self.seen(name)
         return None
 
-    def __enter__(self):
-        sys.settrace(self.hook)
-        return self
+    def _sentinel(self, fn, name):
+        def reference_sentinel(*args, **kwargs):
+            if self.armed:
+                self.seen(name)
+            return fn(*args, **kwargs)
+        _update_wrapper(reference_sentinel, fn)  # same name, docstring and signature
+        self.sentinels.add(reference_sentinel)
+        return reference_sentinel
 
-    def __exit__(self, *exc):
-        sys.settrace(None)
-        return False
+    def hide_references(self, namespaces=()):
+        """Put a sentinel in place of each reference function found in refimpl's modules and ``namespaces``."""
+        dicts = [module.__dict__ for name, module in list(_modules.items())
+                 if _type(name) is str and _type(module) is ModuleType
+                 and (name == "refimpl" or name.startswith("refimpl."))]
+        for names in dicts + list(namespaces):
+            for key, value in list(names.items()):
+                if _type(key) is not str or _type(value) is not FunctionType or value in self.sentinels:
+                    continue
+                name = self.keys.get(self._key(value.__code__))
+                if name is not None and name != CANARY:
+                    names[key] = self._sentinel(value, name)
+
+    def _put_back_tools(self, when):
+        for label, owner, attr, original in MONITOR_TOOLS:
+            if owner.__dict__.get(attr) is not original:
+                setattr(owner, attr, original)
+                self.problem(f"{label} was replaced", when)
+
+    def start(self, check, namespace):
+        """Before a check: put the tools and sentinels back in place, then install the trace hook."""
+        self.check = check
+        self._put_back_tools(f"before the check '{check}'")
+        self.hide_references([namespace])
+        self.armed = True
+        _thread_settrace(self._hook)
+        _settrace(self._hook)
+
+    def stop(self):
+        """After a check: verify the trace hook was never switched off or replaced, then remove it."""
+        during = f"during the check '{self.check}'"
+        if _gettrace() is not self._hook:
+            self.problem("the trace hook was switched off or replaced (sys.settrace)", during)
+        else:
+            before = self.canary_calls
+            _canary()
+            if self.canary_calls == before:
+                self.problem("the trace hook stopped seeing function calls", during)
+        if _thread_gettrace() is not self._hook:
+            self.problem("the trace hook of new threads was switched off or replaced (threading.settrace)", during)
+        _settrace(None)
+        _thread_settrace(None)
+        self.armed = False
+        self._put_back_tools(during)
 
 
 def main(workdir):
@@ -262,7 +357,8 @@ def main(workdir):
     for k in range(len(checks)):
         with np.load(here(f"in{k}.npz"), allow_pickle=False) as data:
             inputs.append({key: data[key] for key in data.files})
-    tracer = ReferenceTracer(exercise.reference)
+    monitor = ReferenceMonitor(exercise.reference)
+    monitor.hide_references()  # before the student's code can import the reference functions
     savez = np.savez  # kept before the student's code can replace it
 
     import refimpl.checks
@@ -280,10 +376,10 @@ def main(workdir):
             f.write(_str(k))
         sys.stdout, sys.stderr = out, err
         entry = {"name": chk.name}
+        monitor.start(chk.name, namespace)  # (outside the try: a failure of the monitor is the grader's)
         try:
             student = SimpleNamespace(**{key: v for key, v in namespace.items() if _type(key) is str})
-            with tracer:
-                value = chk.run(student, {key: np.copy(v) for key, v in inputs[k].items()})
+            value = chk.run(student, {key: np.copy(v) for key, v in inputs[k].items()})
             guard.restore()
             entry["result"] = transfer.save(here(f"out{k}.npz"), value, savez)
             entry["outcome"] = "returned"
@@ -292,9 +388,12 @@ def main(workdir):
         except BaseException as exc:  # noqa: B902 - whatever the student's code raised
             guard.restore()
             entry.update(outcome="raised", message=describe_exception(exc))
+        finally:
+            monitor.stop()
         status["checks"].append(entry)
     guard.restore()
-    status["reference_calls"] = list(tracer.called)
+    status["reference_calls"] = list(monitor.called)
+    status["monitoring"] = list(monitor.problems)
     status["printed_chars"] = out.written + out.dropped + err.written + err.dropped
     status["output_truncated"] = bool(out.dropped or err.dropped)
     status["complete"] = True

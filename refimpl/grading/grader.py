@@ -13,7 +13,8 @@ notebook that the other submissions of the same run answer. Otherwise the row sa
 Scoring: an exercise's points are split equally over its checks (public and private); a check
 earns its share when the student's functions ran in the child and the parent's ``verify``
 accepted what came back. Anything unexpected (a timeout, a crash, data that cannot be read, a
-call to the exercise's reference implementation) gives the whole exercise zero points.
+call to the exercise's reference implementation, code that switched off the child's monitoring
+of such calls) gives the whole exercise zero points.
 
 Student code never runs in this process; see ``refimpl.grading.sandbox``.
 """
@@ -229,11 +230,20 @@ def judge(ex, prepared, child):
     if child.problem:
         out.problem = child.problem
         return out
+    reasons = []
+    monitoring = child.status.get("monitoring")
+    if not isinstance(monitoring, list):  # fail closed: no report on the monitoring, no points
+        monitoring = ["the process running your code did not report on it"]
+    if monitoring:
+        reasons.append("your code disabled the grader's monitoring of calls to the reference implementation ("
+                       + "; ".join(str(m) for m in monitoring[:3]) + ")")
     calls = child.status.get("reference_calls")
     calls = [c for c in calls if c in ex.reference] if isinstance(calls, list) else []
     if calls:
-        out.problem = (f"your code calls the reference implementation ({', '.join(calls)}) instead of "
-                       f"computing the result itself, so this exercise earns no points")
+        reasons.append(f"your code calls the reference implementation ({', '.join(calls)}) instead of "
+                       f"computing the result itself")
+    if reasons:
+        out.problem = _short("; ".join(reasons) + ", so this exercise earns no points")
     return out
 
 
@@ -278,7 +288,7 @@ def grade(paths, out, jobs=None, private=None, limits=None, notebook=None, progr
                 raise ValueError(f"exercise {ex.name!r} has no checks to grade with")
             if len({c.name for c in ex.checks}) != len(ex.checks):
                 raise ValueError(f"exercise {ex.name!r} has two checks of the same name")
-            for dotted in ex.reference:  # the child's trace hook needs Python functions
+            for dotted in ex.reference:  # the child's monitor needs Python functions
                 module, _, attr = dotted.rpartition(".")
                 if not hasattr(getattr(importlib.import_module(module), attr, None), "__code__"):
                     raise ValueError(f"exercise {ex.name!r}: reference {dotted!r} is not a Python function")
