@@ -49,3 +49,11 @@ def test_self_check_reports_and_raises(capsys):
 def test_self_check_rejects_unknown_exercise():
     with pytest.raises(ValueError, match="no exercise"):
         check("no_such_exercise", {})
+
+
+def test_self_check_returns_a_list_shown_as_one_line():
+    from refimpl.scatter import scatter_sum_backward, scatter_sum_forward
+    results = check("scatter_sum", {"scatter_sum_forward": scatter_sum_forward,
+                                    "scatter_sum_backward": scatter_sum_backward})
+    assert all(r.passed for r in results) and len(results) >= 2
+    assert repr(results) == f"<{len(results)} of {len(results)} checks passed>"

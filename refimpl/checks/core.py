@@ -158,6 +158,14 @@ def run_check(check, namespace):
     return Result(check.exercise, check.name, True)
 
 
+class CheckReport(list):
+    """The results of ``check``: a list of Result, shown in a notebook as one summary line."""
+
+    def __repr__(self):
+        passed = sum(r.passed for r in self)
+        return f"<{passed} of {len(self)} checks passed>"
+
+
 def check(name, namespace=None, raise_on_failure=True):
     """Run the public checks of exercise ``name`` on your functions and print what passed.
 
@@ -171,7 +179,7 @@ def check(name, namespace=None, raise_on_failure=True):
         raise ValueError(f"name: no exercise {name!r}; known: {sorted(EXERCISES)}")
     if namespace is None:
         namespace = inspect.currentframe().f_back.f_globals
-    results = [run_check(c, namespace) for c in EXERCISES[name].checks if c.public]
+    results = CheckReport(run_check(c, namespace) for c in EXERCISES[name].checks if c.public)
     for r in results:
         print(("PASS " if r.passed else "FAIL ") + r.check + ("" if r.passed else f"\n     {r.message}"))
     failed = [r for r in results if not r.passed]
