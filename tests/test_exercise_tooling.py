@@ -7,6 +7,7 @@ import yaml
 
 import clean_notebooks
 import make_exercises
+import make_solution_pages
 from refimpl.checks import exercises_for, load_all, load_namespace, run_check
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -16,6 +17,50 @@ NAMES = [p.stem for p in SOLUTIONS]
 
 def test_exercises_are_generated_from_solutions():
     assert make_exercises.main(["--check"]) == 0, "run: python tools/make_exercises.py"
+
+
+def test_solution_pages_are_generated_from_solutions():
+    """book/solutions_NAME.ipynb, the site's page of solutions/NAME.ipynb, is up to date (no orphans)."""
+    assert make_solution_pages.main(["--check"]) == 0, "run: python tools/make_exercises.py"
+
+
+def test_every_solution_page_is_in_the_table_of_contents():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = {c["file"] for part in toc["parts"] for c in part.get("chapters", [])}
+    missing = [n for n in NAMES if f"book/solutions_{n}" not in files]
+    assert not missing, f"solutions pages not in _toc.yml (so not built): {missing}"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_editing_a_solution_makes_its_page_out_of_date(name):
+    nb = json.loads((ROOT / "solutions" / f"{name}.ipynb").read_text())
+    cell = next(c for c in nb["cells"] if "# END SOLUTION" in "".join(c["source"]))
+    text = "".join(cell["source"]).replace("# END SOLUTION", "edited = True  # a changed solution\n# END SOLUTION", 1)
+    cell["source"] = text.splitlines(keepends=True)
+    page = make_solution_pages.dumps(make_solution_pages.make_page(nb, name))
+    assert page != make_solution_pages.page_path(name).read_text(encoding="utf-8")
+    assert "edited = True" in page
+
+
+def test_solution_page_tags_solutions_and_drops_the_markers():
+    nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["colab-install"]}, "source": "pip stuff"},
+                    {"cell_type": "markdown", "metadata": {},
+                     "source": "# Exercises: squares\n\nWrite f.\n\n**How to work.** Run the cells.\n\nNotes."},
+                    {"cell_type": "code", "metadata": {}, "source": "def f(x):\n    # BEGIN SOLUTION\n"
+                     "    # HINT: square it\n    return x * x\n    # END SOLUTION\n"},
+                    {"cell_type": "code", "metadata": {"tags": ["self-check", "raises-in-exercise"]},
+                     "source": "check('f')"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    page = make_solution_pages.make_page(nb, "99_squares")
+    texts = ["".join(c["source"]) for c in page["cells"]]
+    tags = [c["metadata"].get("tags", []) for c in page["cells"]]
+    assert tags[0] == ["colab-install", "remove-cell"] and "pip stuff" not in texts[0]
+    assert texts[1].startswith("# Solutions: squares\n") and "exercises/99_squares.ipynb" in texts[1]
+    assert texts[2] == "Write f.\n\nNotes."
+    assert texts[3] == "def f(x):\n    # HINT: square it\n    return x * x" and tags[3] == ["solution"]
+    assert tags[4] == ["self-check"]
+    nb["cells"][2]["source"] = "def f(x):\n    return x * x\n"
+    with pytest.raises(SystemExit, match="no '# BEGIN SOLUTION' region"):
+        make_solution_pages.make_page(nb, "99_squares")
 
 
 def test_notebooks_are_committed_without_outputs():

@@ -7,7 +7,10 @@ the hint taken from ``# HINT: ...`` lines inside the region. Cells tagged
 notebooks is the install cell (tag ``colab-install``), written from ``course.package_url``
 in ``_config.yml``.
 
-    python tools/make_exercises.py          # write exercises/ (and fix solutions' install cell)
+It also writes the book's solutions pages, book/solutions_NAME.ipynb (tools/make_solution_pages.py).
+
+    python tools/make_exercises.py          # write exercises/ and the solutions pages
+                                            # (and fix the solutions' install cell)
     python tools/make_exercises.py --check  # exit 1 if anything is out of date (used by the tests)
 """
 import argparse
@@ -124,7 +127,9 @@ def main(argv=None):
         print(("out of date: " if args.check else "wrote: ") + str(p))
     for p in orphans:
         print(f"orphan (no solution notebook): {p}")
-    return 1 if (args.check and (stale or orphans)) else 0
+    import make_solution_pages   # here, not at the top: it imports this module
+    pages = make_solution_pages.main(["--check"] if args.check else [])
+    return 1 if (args.check and (stale or orphans or pages)) else 0
 
 
 if __name__ == "__main__":

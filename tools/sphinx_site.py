@@ -7,7 +7,8 @@ Loaded by ``_config.yml`` (``sphinx.local_extensions``). It
   ``_build/html/_static/vendor/`` (MathJax 3 and 3Dmol.js; nothing third-party is committed);
 - points MathJax at that copy and, on every page with a py3Dmol view, loads 3Dmol.js from it and
   defines ``$3Dmolpromise``, which py3Dmol's output uses instead of fetching 3Dmol.js from a CDN;
-- hides solutions: a code cell tagged ``solution`` becomes a toggle (``hide-input``); with
+- hides solutions: a code cell tagged ``solution`` becomes a toggle (``hide-input``, in a
+  notebook labelled "Show solution"); with
   ``GGNN_STUDENT_EDITION=1`` it is removed from the page (it still runs, so later cells work)
   and sphinx-exercise's ``solution`` directives are dropped (``hide_solutions``);
 - keeps a MyST-markdown chapter's paired ``.ipynb`` (written for Colab by
@@ -37,6 +38,8 @@ THREEDMOL_SHIM = ("var $3Dmolpromise = (typeof $3Dmol !== 'undefined') ? Promise
                   " : Promise.reject(new Error('3Dmol.js did not load from _static/vendor'));")
 PY3DMOL_MARK = "$3Dmolpromise"
 TAGS_LINE = re.compile(r"^(:tags:\s*\[)([^\]]*)(\])", re.MULTILINE)
+# myst-nb's cell-level labels of a folded cell (default "Show code cell source")
+SOLUTION_PROMPTS = {"code_prompt_show": "Show solution", "code_prompt_hide": "Hide solution"}
 
 
 def student_edition():
@@ -94,11 +97,13 @@ def on_source_read(app, docname, source):
         nb = json.loads(text)
         changed = False
         for cell in nb.get("cells", []):
-            tags = (cell.get("metadata") or {}).get("tags", [])
-            new = retag(list(tags), student)
-            if new != tags:
-                cell.setdefault("metadata", {})["tags"] = new
-                changed = True
+            meta = cell.get("metadata") or {}
+            if "solution" not in meta.get("tags", []):
+                continue
+            cell["metadata"] = dict(meta, tags=retag(list(meta["tags"]), student))
+            if not student:
+                cell["metadata"]["mystnb"] = {**meta.get("mystnb", {}), **SOLUTION_PROMPTS}
+            changed = True
         if changed:
             source[0] = json.dumps(nb)
     elif str(path).endswith(".md") and "solution" in text:
