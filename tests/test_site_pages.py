@@ -89,11 +89,45 @@ BIB = (ROOT / "references.bib").read_text()
 KEYS = set(re.findall(r"^@\w+\{([^,]+),", BIB, re.MULTILINE))
 
 
+LECTURE_WORKS = ("bronstein2021geometric", "kipf2017semi", "schutt2017schnet", "gasteiger2020directional",
+                 "schutt2021equivariant", "jing2021learning", "satorras2021en", "geiger2022e3nn",
+                 "batzner2022e3", "duval2023hitchhiker", "joshi2023expressive")
+CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
+
+
 def test_bibliography_holds_the_works_the_lectures_cite():
-    for key in ("bronstein2021geometric", "kipf2017semi", "schutt2017schnet", "gasteiger2020directional",
-                "schutt2021equivariant", "jing2021learning", "satorras2021en", "geiger2022e3nn",
-                "batzner2022e3", "duval2023hitchhiker", "joshi2023expressive"):
+    for key in LECTURE_WORKS:
         assert key in KEYS, key
+
+
+def cited_keys(text):
+    return {k.strip() for group in CITE.findall(text) for k in group.split(",")}
+
+
+def page_prose(f, root=ROOT):
+    """The text of _toc.yml page f where a {cite} renders: the .md source, else the notebook's markdown cells."""
+    md, nb = root / f"{f}.md", root / f"{f}.ipynb"
+    if md.exists():
+        return md.read_text()
+    cells = json.loads(nb.read_text())["cells"] if nb.exists() else []   # a missing page fails its own test
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+
+
+def test_every_work_in_the_bibliography_is_cited_where_the_book_uses_it():
+    """book/references.md prints all of references.bib (`:all:`); that list is honest only if every
+    entry, and every work the lectures rely on, is cited with {cite} on some page of _toc.yml."""
+    cited = set().union(*(cited_keys(page_prose(f)) for f in toc_files()))
+    uncited = sorted((KEYS | set(LECTURE_WORKS)) - cited)
+    assert not uncited, f"never cited on a page of _toc.yml: {uncited}; cite them where the text uses them"
+
+
+def test_cited_keys_reads_the_cite_roles_and_only_markdown_cells(tmp_path):
+    assert cited_keys("GCN {cite:t}`kipf2017semi`, see {cite}`a2020x, b2021y` and `cite` alone") == {
+        "kipf2017semi", "a2020x", "b2021y"}
+    nb = {"cells": [{"cell_type": "markdown", "source": ["As {cite}`md2020`."]},
+                    {"cell_type": "code", "source": ["# {cite}`code2020`"]}]}
+    (tmp_path / "page.ipynb").write_text(json.dumps(nb))
+    assert cited_keys(page_prose("page", tmp_path)) == {"md2020"}
 
 
 def test_every_citation_of_the_book_is_in_the_bibliography():
@@ -125,6 +159,45 @@ def test_solution_cells_fold_or_disappear_in_the_student_edition(monkeypatch, st
     md = ["```{code-cell} ipython3\n:tags: [solution]\nx = 1\n```\n"]
     sphinx_site.on_source_read(fake_app(".md"), "ch", md)
     assert f":tags: [solution, {tag}]" in md[0]
+
+
+SOLUTION_PAGES = sorted((ROOT / "book").glob("solutions_*.ipynb"))
+REGION = re.compile(r"^[ \t]*# BEGIN SOLUTION[ \t]*\n(.*?)^[ \t]*# END SOLUTION", re.MULTILINE | re.DOTALL)
+
+
+def solution_regions(name):
+    """The code lines of every solution region of solutions/NAME.ipynb (hints and blank lines left out)."""
+    nb = json.loads((ROOT / "solutions" / f"{name}.ipynb").read_text())
+    bodies = [m.group(1) for c in nb["cells"] if c["cell_type"] == "code" for m in REGION.finditer("".join(c["source"]))]
+    return [{ln for ln in b.splitlines() if ln.strip() and not ln.strip().startswith("# HINT:")} for b in bodies]
+
+
+def test_every_solution_notebook_has_a_page():
+    names = {p.stem.removeprefix("solutions_") for p in SOLUTION_PAGES}
+    assert names and names == {p.stem for p in (ROOT / "solutions").glob("*.ipynb")}
+
+
+@pytest.mark.parametrize("student", [False, True], ids=["site", "student"])
+@pytest.mark.parametrize("page", SOLUTION_PAGES, ids=[p.stem for p in SOLUTION_PAGES])
+def test_solutions_pages_fold_every_solution_and_the_student_edition_removes_it(monkeypatch, page, student):
+    """Each solution region of solutions/NAME.ipynb is in a cell of book/solutions_NAME.ipynb that
+    the site folds into a "Show solution" toggle and the student edition removes."""
+    monkeypatch.setenv("GGNN_STUDENT_EDITION", "1" if student else "0")
+    source = [page.read_text()]
+    sphinx_site.on_source_read(fake_app(".ipynb"), f"book/{page.stem}", source)
+    cells = json.loads(source[0])["cells"]
+    regions = solution_regions(page.stem.removeprefix("solutions_"))
+    assert regions, f"solutions/{page.stem} has no solution region"
+    for body in regions:
+        holders = [c for c in cells if body <= set("".join(c["source"]).splitlines())]
+        assert holders, f"{page.name}: no cell holds the solution\n{sorted(body)}"
+        for c in holders:
+            tags = c["metadata"].get("tags", [])
+            if student:
+                assert "remove-cell" in tags, f"{page.name}: shown in the student edition:\n{sorted(body)}"
+            else:
+                assert "hide-input" in tags and "remove-cell" not in tags, f"{page.name}: not a toggle:\n{sorted(body)}"
+                assert c["metadata"]["mystnb"]["code_prompt_show"] == "Show solution"
 
 
 @pytest.mark.parametrize("student", [False, True])
