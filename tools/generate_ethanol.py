@@ -40,7 +40,8 @@ k_B = 8.617333262e-5 eV/K, 1 Da = 1822.888486209 m_e. Output: R in A, E in eV (t
 electronic energy, not shifted), F in eV/A.
 
 Checkpointing: every ``--every`` configurations the results so far are written atomically to
-``<out>.partial.npz`` (together with the equilibrium geometry and Hessian); rerunning the same
+``--checkpoint`` (default ``build/ethanol_dft.partial.npz``, outside the package so that an
+install never ships it; together with the equilibrium geometry and Hessian); rerunning the same
 command resumes from there. When ``--n`` configurations are done, ``<out>`` is written with keys
 z (9,), R (n, 9, 3), E (n,), F (n, 9, 3) and ``metadata`` (a JSON string). ``--finalize``
 writes ``<out>`` from whatever the partial file holds.
@@ -317,8 +318,12 @@ def main():
     ap.add_argument("--seed-from", metavar="NPZ",
                     help="when starting a new partial file, take over the configurations of this "
                          "finished dataset (they must match the recomputed candidates)")
+    ap.add_argument("--checkpoint", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                                         "build", "ethanol_dft.partial.npz"),
+                    help="the partial file (kept outside refimpl/ so that no install ships it)")
     args = ap.parse_args()
-    partial = args.out[:-4] + ".partial.npz" if args.out.endswith(".npz") else args.out + ".partial.npz"
+    partial = args.checkpoint
+    os.makedirs(os.path.dirname(partial) or ".", exist_ok=True)
 
     if os.path.exists(partial):
         with np.load(partial, allow_pickle=False) as f:
