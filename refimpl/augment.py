@@ -15,13 +15,7 @@ approximately: chapter 6 measures how well.
 import numpy as np
 
 from .geometry import check_batch, random_orthogonal, random_rotation
-from .validate import as_float_array, check_positive_int
-
-
-def _check_scale(name, value):
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: expected a finite number >= 0, got {value!r}")
-    return float(value)
+from .validate import as_float_array, check_flag, check_number, check_positive_int
 
 
 def augment_batch(pos, batch, rng, reflections=False, translation_scale=0.0, jitter=0.0,
@@ -39,8 +33,9 @@ def augment_batch(pos, batch, rng, reflections=False, translation_scale=0.0, jit
     batch = check_batch(batch, pos.shape[0])
     if not isinstance(rng, np.random.Generator):
         raise ValueError(f"rng: expected numpy.random.Generator, got {type(rng).__name__}")
-    translation_scale = _check_scale("translation_scale", translation_scale)
-    jitter = _check_scale("jitter", jitter)
+    translation_scale = check_number("translation_scale", translation_scale, low=0.0)
+    jitter = check_number("jitter", jitter, low=0.0)
+    reflections, rotate = check_flag("reflections", reflections), check_flag("rotate", rotate)
     if reflections and not rotate:
         raise ValueError("reflections: expected rotate=True when reflections=True (a mirror is an improper rotation)")
     g = int(batch.max()) + 1 if batch.size else 0

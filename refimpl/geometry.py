@@ -28,7 +28,7 @@ r = 0 both functions and their gradients are exact (no epsilon is added; lengths
 import numpy as np
 
 from .scatter import _segment_sum
-from .validate import as_edge_index, as_float_array, as_index_array, check_positive_int
+from .validate import as_edge_index, as_float_array, as_index_array, check_like, check_positive_int
 
 # a length below TINY counts as zero. Lengths are sqrt(r . r): r . r underflows to 0 when
 # |r| < ~1e-154 (such r counts as coincident), and a nonzero d is >= ~2e-162, so 1/d is finite.
@@ -198,13 +198,13 @@ def displacement_forward(pos, edge_index):
     return pos[j] - pos[i], (edge_index, pos.shape[0])
 
 
-def displacement_backward(dr, cache):
+def displacement_backward(dr, cache, *, check_finite=True):
     """``dpos_a = sum_{edges with j = a} dr - sum_{edges with i = a} dr``: one bincount.
 
-    dr: (E, 3). Returns dpos: (N, 3).
+    dr: (E, 3) (check_finite=False: test its shape only). Returns dpos: (N, 3).
     """
     edge_index, n = cache
-    dr = np.asarray(dr, dtype=np.float64).reshape(-1, 3)
+    dr = check_like("dr", dr, (edge_index.shape[1], 3), check_finite)
     j, i = edge_index
     return _segment_sum(np.concatenate([dr, -dr]), np.concatenate([j, i]), n)
 
@@ -227,10 +227,13 @@ def distance_forward(r):
     return d, (r, _safe_inverse(d))
 
 
-def distance_backward(dd, cache):
-    """``dr = dd * r / |r|``; at r = 0 we use the subgradient 0 (never NaN). dd: (E,). Returns (E, 3)."""
+def distance_backward(dd, cache, *, check_finite=True):
+    """``dr = dd * r / |r|``; at r = 0 we use the subgradient 0 (never NaN). dd: (E,). Returns (E, 3).
+
+    check_finite=False tests only the shape of dd.
+    """
     r, inv_d = cache
-    dd = np.asarray(dd, dtype=np.float64)
+    dd = check_like("dd", dd, inv_d.shape, check_finite)
     return (dd * inv_d)[:, None] * r
 
 
@@ -249,6 +252,6 @@ def unit_vector_backward(du, cache):
     du: (E, 3). Returns dr: (E, 3).
     """
     u, inv_d = cache
-    du = np.asarray(du, dtype=np.float64)
+    du = check_like("du", du, u.shape)
     along = np.einsum("ek,ek->e", u, du)
     return (du - u * along[:, None]) * inv_d[:, None]

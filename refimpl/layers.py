@@ -4,6 +4,11 @@ Each ``*_forward`` returns ``(out, cache)``; the matching ``*_backward`` takes t
 upstream gradient ``dout`` (same shape as ``out``) and the cache and returns the
 gradients of its inputs. The derivative sits right below the formula it belongs to.
 Arrays are float64; ``...`` in a shape means any leading dimensions.
+
+Every backward checks that ``dout`` has the forward output's shape and is finite
+(``validate.check_like``). ``check_finite=False`` (linear, shifted softplus) skips the
+finiteness pass for a ``dout`` computed from checked gradients, as SchNet's backward does
+in its hot loop; the shape is always checked.
 """
 import numpy as np
 
@@ -30,13 +35,13 @@ def linear_forward(x, W, b=None):
     return out, (x, W, b is not None)
 
 
-def linear_backward(dout, cache):
+def linear_backward(dout, cache, *, check_finite=True):
     """Gradients of ``linear_forward``: dx = dout W^T, dW = x^T dout, db = sum(dout).
 
-    Returns (dx, dW, db); db is None when the forward had no bias.
+    dout: (..., D_out). Returns (dx, dW, db); db is None when the forward had no bias.
     """
     x, W, has_bias = cache
-    dout = np.asarray(dout, dtype=np.float64)
+    dout = check_like("dout", dout, x.shape[:-1] + W.shape[1:], check_finite)
     dx = dout @ W.T
     x2, d2 = x.reshape(-1, W.shape[0]), dout.reshape(-1, W.shape[1])
     dW = x2.T @ d2
@@ -54,7 +59,7 @@ def relu_forward(x):
 def relu_backward(dout, cache):
     """d relu/dx = 1 where x > 0, else 0."""
     x = cache
-    return dout * (x > 0)
+    return check_like("dout", dout, x.shape) * (x > 0)
 
 
 def sigmoid_forward(x):
@@ -67,7 +72,7 @@ def sigmoid_forward(x):
 def sigmoid_backward(dout, cache):
     """d sigmoid/dx = s (1 - s)."""
     s = cache
-    return dout * s * (1.0 - s)
+    return check_like("dout", dout, s.shape) * s * (1.0 - s)
 
 
 def tanh_forward(x):
@@ -80,7 +85,7 @@ def tanh_forward(x):
 def tanh_backward(dout, cache):
     """d tanh/dx = 1 - tanh^2."""
     t = cache
-    return dout * (1.0 - t * t)
+    return check_like("dout", dout, t.shape) * (1.0 - t * t)
 
 
 def silu_forward(x):
@@ -93,7 +98,7 @@ def silu_forward(x):
 def silu_backward(dout, cache):
     """d silu/dx = s + x s (1 - s)."""
     x, s = cache
-    return dout * (s + x * s * (1.0 - s))
+    return check_like("dout", dout, x.shape) * (s + x * s * (1.0 - s))
 
 
 def shifted_softplus_forward(x):
@@ -111,9 +116,9 @@ def shifted_softplus_forward(x):
     return out, sig
 
 
-def shifted_softplus_backward(dout, cache):
+def shifted_softplus_backward(dout, cache, *, check_finite=True):
     """d ssp/dx = sigmoid(x), kept by the forward pass."""
-    return dout * cache
+    return check_like("dout", dout, cache.shape, check_finite) * cache
 
 
 ACTIVATIONS = {
@@ -127,6 +132,6 @@ ACTIVATIONS = {
 
 def activation(name):
     """Return the ``(forward, backward)`` pair registered under ``name``."""
-    if name not in ACTIVATIONS:
-        raise ValueError(f"activation: expected one of {sorted(ACTIVATIONS)}, got {name!r}")
+    if not isinstance(name, str) or name not in ACTIVATIONS:
+        raise ValueError(f"name: expected an activation name, one of {sorted(ACTIVATIONS)}, got {name!r}")
     return ACTIVATIONS[name]

@@ -1,11 +1,13 @@
 """Losses as forward/backward pairs: ``*_forward -> (loss, cache)``, ``*_backward(cache) -> grad``.
 
-The backward returns d loss / d prediction for a scalar loss (upstream gradient 1);
-multiply by a weight outside if the loss is one term of a sum.
+The backward returns d loss / d prediction for a scalar loss. Its upstream gradient ``dout``
+comes last and defaults to 1 (the loss is what we minimize); pass the weight of the loss as
+``dout`` if it is one term of a sum. Like every ``dout``, it must have the forward output's
+shape, here a scalar, and be finite.
 """
 import numpy as np
 
-from .validate import as_float_array, as_index_array
+from .validate import as_float_array, as_index_array, check_like
 
 
 def mse_forward(pred, target):
@@ -23,10 +25,11 @@ def mse_forward(pred, target):
     return float(np.mean(diff * diff)), diff
 
 
-def mse_backward(cache):
-    """d mse / d pred = 2 (pred - target) / n."""
+def mse_backward(cache, dout=1.0):
+    """d mse / d pred = 2 (pred - target) / n, times the upstream gradient dout (a scalar)."""
     diff = cache
-    return 2.0 * diff / diff.size
+    scale = float(check_like("dout", dout, ()))
+    return 2.0 * diff / diff.size * scale
 
 
 def softmax_cross_entropy_forward(logits, labels):
@@ -48,10 +51,11 @@ def softmax_cross_entropy_forward(logits, labels):
     return float(loss), (np.exp(log_p), labels)
 
 
-def softmax_cross_entropy_backward(cache):
-    """d loss / d logits = (softmax(logits) - onehot(labels)) / N."""
+def softmax_cross_entropy_backward(cache, dout=1.0):
+    """d loss / d logits = (softmax(logits) - onehot(labels)) / N, times the upstream gradient dout (a scalar)."""
     probs, labels = cache
+    scale = float(check_like("dout", dout, ()))
     n = probs.shape[0]
     d = probs.copy()
     d[np.arange(n), labels] -= 1.0
-    return d / n
+    return d / n * scale

@@ -55,7 +55,7 @@ def mlp_backward(dout, cache):
 
     dout: (B, D_L). Returns (dx (B, D_0), grads) with grads a dict keyed like params.
     """
-    grads, dh = {}, np.asarray(dout, dtype=np.float64)
+    grads, dh = {}, dout          # the last layer's linear_backward checks dout against the logits (B, D_L)
     for l in range(len(cache), 0, -1):
         lin, act = cache[l - 1]
         if act is not None:

@@ -26,7 +26,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from .geometry import check_batch
-from .validate import as_float_array, check_positive_int
+from .validate import as_float_array, check_flag, check_like, check_positive_int
 
 EMPTY_EDGES = np.zeros((2, 0), dtype=np.int64)
 
@@ -100,7 +100,7 @@ def radius_graph(pos, cutoff, batch=None, self_loops=False, max_num_neighbors=No
     only each target's that-many nearest sources (the graph may then be asymmetric).
     Returns edge_index (2, E) int64, both directions of every pair, sorted by target then source.
     """
-    pos, cutoff = _check_pos(pos), _check_cutoff(cutoff)
+    pos, cutoff, self_loops = _check_pos(pos), _check_cutoff(cutoff), check_flag("self_loops", self_loops)
     n = pos.shape[0]
     batch = _check_batch(batch, n)
     if n == 0:
@@ -123,7 +123,7 @@ def radius_graph_naive(pos, cutoff, batch=None, self_loops=False, max_num_neighb
     time (default: about 4 million pairs per block) only to bound memory to (block, N)
     arrays; the work is still N^2 distance tests.
     """
-    pos, cutoff = _check_pos(pos), _check_cutoff(cutoff)
+    pos, cutoff, self_loops = _check_pos(pos), _check_cutoff(cutoff), check_flag("self_loops", self_loops)
     n = pos.shape[0]
     batch = _check_batch(batch, n)
     block = max(2**22 // max(n, 1), 1) if block is None else max(check_positive_int("block", block), 1)
@@ -149,7 +149,7 @@ def knn_graph(pos, k, batch=None, self_loops=False):
     Returns edge_index (2, E) int64 sorted by target then source; E = N k when every graph has > k atoms.
     """
     pos = _check_pos(pos)
-    k = check_positive_int("k", k)
+    k, self_loops = check_positive_int("k", k), check_flag("self_loops", self_loops)
     n = pos.shape[0]
     batch = _check_batch(batch, n)
     if n == 0 or k == 0:
@@ -187,10 +187,14 @@ def cosine_cutoff_forward(d, cutoff):
     return f, (d, rc, inside)
 
 
-def cosine_cutoff_backward(df, cache):
-    """``f'(d) = -(pi / 2 r_c) sin(pi d / r_c)`` inside, 0 outside. Returns dd shaped like d."""
+def cosine_cutoff_backward(df, cache, *, check_finite=True):
+    """``f'(d) = -(pi / 2 r_c) sin(pi d / r_c)`` inside, 0 outside. Returns dd shaped like d.
+
+    df: shaped like d (check_finite=False: test its shape only).
+    """
     d, rc, inside = cache
-    return np.asarray(df, dtype=np.float64) * np.where(inside, -0.5 * np.pi / rc * np.sin(np.pi * d / rc), 0.0)
+    slope = np.where(inside, -0.5 * np.pi / rc * np.sin(np.pi * d / rc), 0.0)
+    return check_like("df", df, d.shape, check_finite) * slope
 
 
 def polynomial_cutoff_forward(d, cutoff, p=6):
@@ -214,4 +218,4 @@ def polynomial_cutoff_backward(df, cache):
     """``df/dd = -p(p+1)(p+2)/(2 r_c) u^(p-1) (1 - u)^2`` inside, 0 outside. Returns dd shaped like d."""
     u, rc, p, inside = cache
     slope = -p * (p + 1) * (p + 2) / (2.0 * rc) * u**(p - 1) * (1.0 - u) ** 2
-    return np.asarray(df, dtype=np.float64) * np.where(inside, slope, 0.0)
+    return check_like("df", df, u.shape) * np.where(inside, slope, 0.0)

@@ -10,7 +10,7 @@ positions does the whole scatter, with no Python loop over edges or nodes.
 """
 import numpy as np
 
-from .validate import as_float_array, as_index_array, check_positive_int
+from .validate import as_float_array, as_index_array, check_like, check_positive_int
 
 
 def _segment_sum(src, index, dim_size):
@@ -46,13 +46,18 @@ def gather_forward(x, index):
     if x.ndim == 0:
         raise ValueError("x: expected at least one dimension, got a scalar")
     index = as_index_array("index", index, size=x.shape[0])
-    return x[index], (index, x.shape[0])
+    return x[index], (index, x.shape)
 
 
-def gather_backward(dout, cache):
-    """Each row of x receives the sum of the gradients of the rows that read it."""
-    index, n = cache
-    return _segment_sum(np.asarray(dout, dtype=np.float64), index, n)
+def gather_backward(dout, cache, *, check_finite=True):
+    """Each row of x receives the sum of the gradients of the rows that read it.
+
+    dout: (E, ...) shaped like the forward output (check_finite=False: test its shape only).
+    Returns dx: (N, ...).
+    """
+    index, x_shape = cache
+    dout = check_like("dout", dout, index.shape + x_shape[1:], check_finite)
+    return _segment_sum(dout, index, x_shape[0])
 
 
 # ----------------------------------------------------------------------------- scatter-sum
@@ -63,13 +68,18 @@ def scatter_sum_forward(src, index, dim_size):
     Bins that receive nothing are zero.
     """
     src, index, dim_size = _check_scatter(src, index, dim_size)
-    return _segment_sum(src, index, dim_size), index
+    out = _segment_sum(src, index, dim_size)
+    return out, (index, out.shape)
 
 
-def scatter_sum_backward(dout, cache):
-    """Every source row receives the gradient of its bin: ``dsrc[e] = dout[index[e]]``."""
-    index = cache
-    return np.asarray(dout, dtype=np.float64)[index]
+def scatter_sum_backward(dout, cache, *, check_finite=True):
+    """Every source row receives the gradient of its bin: ``dsrc[e] = dout[index[e]]``.
+
+    dout: (N, ...) shaped like the forward output (check_finite=False: test its shape only).
+    Returns dsrc: (E, ...).
+    """
+    index, out_shape = cache
+    return check_like("dout", dout, out_shape, check_finite)[index]
 
 
 # ----------------------------------------------------------------------------- scatter-mean
@@ -83,11 +93,11 @@ def scatter_mean_forward(src, index, dim_size):
     scale = 1.0 / np.maximum(count, 1.0)
     total = _segment_sum(src, index, dim_size)
     out = total * scale.reshape((-1,) + (1,) * (src.ndim - 1))
-    return out, (index, scale)
+    return out, (index, scale, out.shape)
 
 
 def scatter_mean_backward(dout, cache):
-    """``dsrc[e] = dout[index[e]] / count[index[e]]``."""
-    index, scale = cache
-    dout = np.asarray(dout, dtype=np.float64)
+    """``dsrc[e] = dout[index[e]] / count[index[e]]``. dout: (N, ...). Returns dsrc: (E, ...)."""
+    index, scale, out_shape = cache
+    dout = check_like("dout", dout, out_shape)
     return dout[index] * scale[index].reshape((-1,) + (1,) * (dout.ndim - 1))

@@ -47,7 +47,7 @@ from .graph import undirected_pairs
 from .layers import linear_backward, linear_forward, shifted_softplus_backward, shifted_softplus_forward
 from .radius import cosine_cutoff_backward, cosine_cutoff_forward, radius_graph
 from .scatter import gather_backward, gather_forward, scatter_sum_backward, scatter_sum_forward
-from .validate import as_float_array, as_index_array, check_positive_int
+from .validate import as_float_array, as_index_array, check_like, check_positive_int
 
 
 # ----------------------------------------------------------------------------- radial basis
@@ -68,9 +68,10 @@ def gaussian_rbf_forward(d, n_rbf, cutoff):
     return e, (diff, e, sigma)
 
 
-def gaussian_rbf_backward(de, cache):
+def gaussian_rbf_backward(de, cache, *, check_finite=True):
     """``dd = sum_k de_k * e_k * (-(d - mu_k) / sigma^2)``. de: (E, K). Returns dd: (E,)."""
     diff, e, sigma = cache
+    de = check_like("de", de, e.shape, check_finite)
     return np.einsum("ek,ek->e", de, e * diff) * (-1.0 / sigma**2)
 
 
@@ -87,12 +88,13 @@ def filter_network_forward(rbf, fcut, W0, b0, W1, b1):
     return w * fcut[:, None], (c0, cs, c1, w, fcut)
 
 
-def filter_network_backward(dW_ij, cache):
-    """Returns (drbf (E, K), dfcut (E,), dW0, db0, dW1, db1)."""
+def filter_network_backward(dW_ij, cache, *, check_finite=True):
+    """dW_ij: (E, Ff). Returns (drbf (E, K), dfcut (E,), dW0, db0, dW1, db1)."""
     c0, cs, c1, w, fcut = cache
+    dW_ij = check_like("dW_ij", dW_ij, w.shape, check_finite)
     dfcut = np.einsum("ef,ef->e", dW_ij, w)
-    ds, dW1, db1 = linear_backward(dW_ij * fcut[:, None], c1)
-    drbf, dW0, db0 = linear_backward(shifted_softplus_backward(ds, cs), c0)
+    ds, dW1, db1 = linear_backward(dW_ij * fcut[:, None], c1, check_finite=False)
+    drbf, dW0, db0 = linear_backward(shifted_softplus_backward(ds, cs, check_finite=False), c0, check_finite=False)
     return drbf, dfcut, dW0, db0, dW1, db1
 
 
@@ -107,15 +109,15 @@ def cfconv_forward(x, W_ij, edge_index, W_in2f):
     if W_ij.shape != uj.shape:
         raise ValueError(f"W_ij: expected shape {uj.shape} (edges, filters), got {W_ij.shape}")
     y, c_s = scatter_sum_forward(uj * W_ij, edge_index[1], x.shape[0])
-    return y, (c_in, c_g, c_s, uj, W_ij)
+    return y, (c_in, c_g, c_s, uj, W_ij, y.shape)
 
 
-def cfconv_backward(dy, cache):
-    """Returns (dx (N, F), dW_ij (E, Ff), dW_in2f (F, Ff))."""
-    c_in, c_g, c_s, uj, W_ij = cache
-    dm = scatter_sum_backward(dy, c_s)
-    du = gather_backward(dm * W_ij, c_g)
-    dx, dW_in2f, _ = linear_backward(du, c_in)
+def cfconv_backward(dy, cache, *, check_finite=True):
+    """dy: (N, Ff). Returns (dx (N, F), dW_ij (E, Ff), dW_in2f (F, Ff))."""
+    c_in, c_g, c_s, uj, W_ij, y_shape = cache
+    dm = scatter_sum_backward(check_like("dy", dy, y_shape, check_finite), c_s, check_finite=False)
+    du = gather_backward(dm * W_ij, c_g, check_finite=False)
+    dx, dW_in2f, _ = linear_backward(du, c_in, check_finite=False)
     return dx, dm * uj, dW_in2f
 
 
@@ -138,18 +140,23 @@ def interaction_forward(h, rbf, fcut, edge_index, W_f0, b_f0, W_f1, b_f1, W_in2f
     a, c_o0 = linear_forward(y, W_o0, b_o0)
     s, c_s = shifted_softplus_forward(a)
     v, c_o1 = linear_forward(s, W_o1, b_o1)
-    return v, (c_f, c_p, c_c, c_o0, c_s, c_o1)
+    return v, (c_f, c_p, c_c, c_o0, c_s, c_o1, v.shape)
 
 
-def interaction_backward(dv, cache):
-    """Returns (dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1)."""
-    c_f, c_p, c_c, c_o0, c_s, c_o1 = cache
-    ds, dW_o1, db_o1 = linear_backward(dv, c_o1)
-    dy, dW_o0, db_o0 = linear_backward(shifted_softplus_backward(ds, c_s), c_o0)
-    dh, dW_ij, dW_in2f = cfconv_backward(dy, c_c)
+def interaction_backward(dv, cache, *, check_finite=True):
+    """dv: (N, F). Returns (dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1).
+
+    Only dv's finiteness is tested (unless check_finite=False); the gradients computed from it
+    inside are passed on with shape checks only.
+    """
+    c_f, c_p, c_c, c_o0, c_s, c_o1, v_shape = cache
+    ds, dW_o1, db_o1 = linear_backward(check_like("dv", dv, v_shape, check_finite), c_o1, check_finite=False)
+    dy, dW_o0, db_o0 = linear_backward(shifted_softplus_backward(ds, c_s, check_finite=False), c_o0,
+                                       check_finite=False)
+    dh, dW_ij, dW_in2f = cfconv_backward(dy, c_c, check_finite=False)
     if c_p is not None:
-        dW_ij = gather_backward(dW_ij, c_p)                    # a pair's filter gets both edges' gradients
-    drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1 = filter_network_backward(dW_ij, c_f)
+        dW_ij = gather_backward(dW_ij, c_p, check_finite=False)   # a pair's filter gets both edges' gradients
+    drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1 = filter_network_backward(dW_ij, c_f, check_finite=False)
     return dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1
 
 
@@ -164,15 +171,15 @@ def readout_forward(h, batch, num_graphs, W0, b0, W1, b1):
     s, cs = shifted_softplus_forward(a)
     e_atom, c1 = linear_forward(s, W1, b1)
     E, c_sum = scatter_sum_forward(e_atom[:, 0], batch, num_graphs)
-    return E, (c0, cs, c1, c_sum)
+    return E, (c0, cs, c1, c_sum, E.shape)
 
 
-def readout_backward(dE, cache):
-    """Returns (dh (N, F), dW0, db0, dW1, db1)."""
-    c0, cs, c1, c_sum = cache
-    de_atom = scatter_sum_backward(dE, c_sum)[:, None]
-    ds, dW1, db1 = linear_backward(de_atom, c1)
-    dh, dW0, db0 = linear_backward(shifted_softplus_backward(ds, cs), c0)
+def readout_backward(dE, cache, *, check_finite=True):
+    """dE: (G,). Returns (dh (N, F), dW0, db0, dW1, db1)."""
+    c0, cs, c1, c_sum, E_shape = cache
+    de_atom = scatter_sum_backward(check_like("dE", dE, E_shape, check_finite), c_sum, check_finite=False)[:, None]
+    ds, dW1, db1 = linear_backward(de_atom, c1, check_finite=False)
+    dh, dW0, db0 = linear_backward(shifted_softplus_backward(ds, cs, check_finite=False), c0, check_finite=False)
     return dh, dW0, db0, dW1, db1
 
 
@@ -250,22 +257,29 @@ class SchNet:
             c_int.append(c)
         E, c_out = readout_forward(h, batch, num_graphs, *(p[k] for k in READOUT_KEYS))
         offset, c_ref = scatter_sum_forward(p["atomref"][Z], batch, num_graphs)
-        return E + offset, (c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z)
+        E = E + offset
+        return E, (c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z, E.shape)
 
     def backward(self, dE, cache):
-        """Given dL/dE (G,), returns (grads dict shaped like params, dL/dpos (N, 3))."""
-        c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z = cache
-        grads = {"atomref": np.bincount(Z, weights=scatter_sum_backward(dE, c_ref), minlength=self.max_z)}
-        dh, *g_out = readout_backward(dE, c_out)
+        """Given dL/dE (G,), returns (grads dict shaped like params, dL/dpos (N, 3)).
+
+        dE is checked (shape and finiteness) once here; the gradients computed from it go down
+        the sub-blocks with shape checks only (``fast``), which keeps this hot loop cheap.
+        """
+        c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z, E_shape = cache
+        dE = check_like("dE", dE, E_shape)
+        fast = {"check_finite": False}
+        grads = {"atomref": np.bincount(Z, weights=scatter_sum_backward(dE, c_ref, **fast), minlength=self.max_z)}
+        dh, *g_out = readout_backward(dE, c_out, **fast)
         grads.update(zip(READOUT_KEYS, g_out))
         drbf, dfcut = 0.0, 0.0
         for t in reversed(range(self.n_interactions)):
-            dh_v, drbf_t, dfcut_t, *g_int = interaction_backward(dh, c_int[t])
+            dh_v, drbf_t, dfcut_t, *g_int = interaction_backward(dh, c_int[t], **fast)
             dh, drbf, dfcut = dh + dh_v, drbf + drbf_t, dfcut + dfcut_t
             grads.update((f"interactions.{t}.{k}", g) for k, g in zip(FILTER_KEYS, g_int))
-        grads["embedding"] = gather_backward(dh, c_emb)
-        dd = gaussian_rbf_backward(drbf, c_rbf) + cosine_cutoff_backward(dfcut, c_cut)
-        dpos = displacement_backward(distance_backward(dd, c_d), c_r)
+        grads["embedding"] = gather_backward(dh, c_emb, **fast)
+        dd = gaussian_rbf_backward(drbf, c_rbf, **fast) + cosine_cutoff_backward(dfcut, c_cut, **fast)
+        dpos = displacement_backward(distance_backward(dd, c_d, **fast), c_r, **fast)
         return grads, dpos
 
     # --------------------------------------------------------------------- public interface

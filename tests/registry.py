@@ -99,8 +99,10 @@ def _act_row(name):
 
 
 def _scalar_loss_backward(fn):
-    # losses return a float and their backward takes only the cache; scale by dout
-    return lambda dout, cache: float(dout) * fn(cache)
+    # losses return a float and their backward takes the cache first, the scalar dout second
+    def backward(dout, cache):
+        return fn(cache, dout)
+    return backward
 
 
 REGISTRY = [

@@ -230,7 +230,8 @@ def test_empty_edge_list():
 
 
 def test_geometry_and_radius_backwards_have_registry_rows():
-    """tests/test_gradients.py checks only its own module list; this covers ours."""
+    """Repeats, for these two modules, what test_gradients.py::test_registry_is_complete checks for every
+    refimpl module, so that a missing geometry or radius row is reported here too."""
     from refimpl import radius
     covered = {row.covered for row in REGISTRY}
     missing = [f"{m.__name__}.{name}" for m in (geo, radius)

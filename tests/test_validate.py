@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl.validate import as_float_array, as_index_array
+from refimpl.validate import as_float_array, as_index_array, check_flag, check_like, check_number
 
 
 @pytest.mark.parametrize("bad", [[1.0, np.nan], [np.inf, -np.inf], [np.inf, 1.0], [[0.0, -np.inf]]])
@@ -36,3 +36,33 @@ def test_index_arrays_are_range_checked():
     with pytest.raises(ValueError, match="idx"):
         as_index_array("idx", [0, 5], size=5)
     assert as_index_array("idx", [0.0, 4.0], size=5).dtype == np.int64
+
+
+def test_check_like_compares_shapes_exactly_and_tests_finiteness():
+    with pytest.raises(ValueError, match=r"^dout: expected shape \(6, 3\) \(the forward output's\), got \(7, 3\)$"):
+        check_like("dout", np.zeros((7, 3)), (6, 3))
+    with pytest.raises(ValueError, match=r"^dr: expected shape \(4, 3\)"):
+        check_like("dr", np.zeros((1, 3)), (4, 3))                  # would broadcast
+    with pytest.raises(ValueError, match=r"^dd: expected finite values, found 1 NaN"):
+        check_like("dd", [1.0, np.nan], (2,))
+    assert np.isnan(check_like("dd", [1.0, np.nan], (2,), finite=False)[1])   # the hot path: shape only
+    with pytest.raises(ValueError, match=r"^dd: expected shape"):
+        check_like("dd", [1.0, np.nan, 2.0], (2,), finite=False)
+    assert check_like("dout", 2, ()).dtype == np.float64
+
+
+@pytest.mark.parametrize("value", ["0.1", None, True, np.nan, -np.inf, [0.1], np.array([0.1]), 1j])
+def test_check_number_rejects_what_is_not_one_finite_real_number(value):
+    with pytest.raises(ValueError, match=r"^lr: expected a finite number"):
+        check_number("lr", value)
+
+
+def test_check_number_bounds_and_flags():
+    assert check_number("lr", np.float32(0.5), low=0.0, low_inclusive=False) == 0.5
+    assert check_number("jitter", 0, low=0.0) == 0.0
+    with pytest.raises(ValueError, match=r"^lr: expected a finite number > 0, got 0"):
+        check_number("lr", 0, low=0.0, low_inclusive=False)
+    assert check_flag("self_loops", np.bool_(True)) is True
+    for bad in ("yes", 1, None):
+        with pytest.raises(ValueError, match=r"^self_loops: expected True or False"):
+            check_flag("self_loops", bad)

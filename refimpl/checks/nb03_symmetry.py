@@ -2,7 +2,7 @@
 PCA canonicalization and training with data augmentation."""
 import numpy as np
 
-from .. import canonical, mlp, radius, tetris
+from .. import canonical, mlp, radius, symmetry, tetris
 from .. import geometry as geo
 from .core import CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, student_function
 
@@ -139,10 +139,19 @@ def _equiv_run(student, x):
     return out
 
 
+def _reference_error(f, pos, R, t):
+    """max |f(g . pos) - g . f(pos)| for g = (R, t), with the group actions of refimpl.symmetry
+    (the ones its equivariance_error and symmetry_report use): positions move as pos R^T + t,
+    per-atom vectors rotate as f R^T and ignore t."""
+    _, moved = symmetry.act_on_input(None, pos, R=R, t=t)
+    expected = symmetry.act_on_output(f(pos), R=R, per_atom=True, vector=True)
+    return float(np.abs(f(moved) - expected).max())
+
+
 def _equiv_verify(x, got):
     pos, R, t = x["pos"], x["R"], x["t"]
     for name, f in _functions(x).items():
-        want = np.abs(f(pos @ R.T + t) - f(pos) @ R.T).max()
+        want = _reference_error(f, pos, R, t)
         value, ndim = got[name], int(got[name + "_ndim"][0])
         if ndim != 0 or value.size != 1:
             raise CheckFailed(f"equivariance_error(f, pos, R, t): expected one float (the largest absolute "

@@ -1,0 +1,147 @@
+"""Bad input to the public functions of layers, losses, scatter, message_passing, optim and init
+(and the flags and scales of radius and augment) raises a ValueError whose message starts with
+the name of the offending argument."""
+import inspect
+import re
+
+import numpy as np
+import pytest
+
+from refimpl import augment, init, layers, losses, message_passing as mp, optim, radius, scatter
+
+MODULES = (layers, losses, scatter, mp, optim, init)
+RNG = np.random.default_rng(0)
+X = RNG.normal(size=(5, 3))
+W = RNG.normal(size=(3, 4))
+EDGES = np.array([[0, 1, 2, 3], [1, 2, 3, 4]])
+NAN = np.array([[0.0, np.nan, 1.0]] * 5)
+
+
+def _params():
+    return {"W": np.ones((3, 4)), "b": np.zeros(4)}
+
+
+def _adam_step(grads):
+    optim.Adam(_params()).step(grads)
+
+
+_adam_step.covers = optim.Adam.step
+
+
+def _sgd_step(grads):
+    optim.SGD(_params()).step(grads)
+
+
+_sgd_step.covers = optim.SGD.step
+
+# (function, args, kwargs, name of the argument the message must start with)
+CASES = [
+    # layers
+    (layers.linear_forward, (X, RNG.normal(size=(4, 4))), {}, "x"),          # x's last axis != W's rows
+    (layers.linear_forward, (X, np.ones(3)), {}, "W"),
+    (layers.linear_forward, (X, W, np.ones(3)), {}, "b"),
+    (layers.linear_forward, (NAN, W), {}, "x"),
+    (layers.relu_forward, (NAN,), {}, "x"),
+    (layers.sigmoid_forward, ("a",), {}, "x"),
+    (layers.tanh_forward, ([[1.0], [np.inf]],), {}, "x"),
+    (layers.silu_forward, (NAN,), {}, "x"),
+    (layers.shifted_softplus_forward, (NAN,), {}, "x"),
+    (layers.activation, ("swish",), {}, "name"),
+    (layers.activation, (None,), {}, "name"),
+    # losses
+    (losses.mse_forward, (np.zeros(3), np.zeros(4)), {}, "pred"),
+    (losses.mse_forward, (np.zeros(0), np.zeros(0)), {}, "pred"),
+    (losses.mse_forward, (np.zeros(3), [0.0, np.nan, 0.0]), {}, "target"),
+    (losses.softmax_cross_entropy_forward, (np.zeros(4), [0]), {}, "logits"),
+    (losses.softmax_cross_entropy_forward, (np.zeros((2, 3)), [0, 3]), {}, "labels"),
+    (losses.softmax_cross_entropy_forward, (np.zeros((2, 3)), [0, 1, 2]), {}, "labels"),
+    (losses.mse_backward, (np.zeros(3),), {"dout": np.ones(3)}, "dout"),
+    (losses.softmax_cross_entropy_backward, ((np.full((2, 3), 1 / 3), np.array([0, 1])),), {"dout": np.nan}, "dout"),
+    # scatter
+    (scatter.gather_forward, (X, [0, 5]), {}, "index"),
+    (scatter.gather_forward, (1.0, [0]), {}, "x"),
+    (scatter.scatter_sum_forward, (X, [0, 1, 2, 3, 4], -1), {}, "dim_size"),
+    (scatter.scatter_sum_forward, (X, [0, 1, 2], 5), {}, "index"),
+    (scatter.scatter_sum_forward, (NAN, [0, 1, 2, 3, 4], 5), {}, "src"),
+    (scatter.scatter_mean_forward, (X, [0, 1, 2, 3, 4.5], 5), {}, "index"),
+    # message_passing
+    (mp.message_passing_forward, (np.ones(5), EDGES, W, W, np.zeros(4)), {}, "h"),
+    (mp.message_passing_forward, (X, EDGES[:, :, None], W, W, np.zeros(4)), {}, "edge_index"),
+    (mp.message_passing_forward, (X, EDGES + 1, W, W, np.zeros(4)), {}, "edge_index"),
+    (mp.message_passing_forward, (X, EDGES, np.ones((4, 4)), W, np.zeros(4)), {}, "W_self"),
+    (mp.message_passing_forward, (X, EDGES, W, np.ones((3, 5)), np.zeros(4)), {}, "W_neigh"),
+    (mp.message_passing_forward, (X, EDGES, W, W, np.zeros(5)), {}, "b"),
+    (mp.gcn_norm, (EDGES, -1), {}, "num_nodes"),
+    (mp.gcn_norm, (EDGES, 4), {}, "edge_index"),
+    (mp.gcn_norm, (EDGES, 5), {"self_loops": "yes"}, "self_loops"),
+    (mp.gcn_conv_forward, (X, EDGES, np.ones(3), W, np.zeros(4)), {}, "edge_weight"),
+    (mp.gcn_conv_forward, (X, EDGES, np.ones(4), np.ones((2, 4)), np.zeros(4)), {}, "W"),
+    (mp.gcn_conv_forward, (X, EDGES, np.ones(4), W, np.zeros(3)), {}, "b"),
+    (mp.global_sum_pool_forward, (X, [0, 0, 1, 1]), {}, "batch"),
+    (mp.global_sum_pool_forward, (X, [0, 0, 1, 1, 2], 2), {}, "num_graphs"),
+    (mp.global_sum_pool_forward, (NAN, [0, 0, 1, 1, 2]), {}, "h"),
+    (mp.global_mean_pool_forward, (X, [0, 0, 1, 1, 1, 1]), {}, "batch"),
+    (mp.global_mean_pool_forward, (X, [0, 0, 1, 1, 2], -3), {}, "num_graphs"),
+    (mp.global_mean_pool_forward, (X, [0, 0, 1, -1, 2]), {}, "batch"),
+    # optim
+    (optim.SGD, (_params(),), {"lr": "x"}, "lr"),
+    (optim.SGD, (_params(),), {"lr": 0.0}, "lr"),
+    (optim.SGD, (_params(),), {"momentum": 1.0}, "momentum"),
+    (optim.SGD, ([np.ones(3)],), {}, "params"),
+    (optim.SGD, ({"W": np.ones((3, 4), dtype=int)},), {}, "params"),
+    (optim.Adam, (_params(),), {"lr": np.nan}, "lr"),
+    (optim.Adam, (_params(),), {"lr": True}, "lr"),
+    (optim.Adam, (_params(),), {"betas": (0.9,)}, "betas"),
+    (optim.Adam, (_params(),), {"betas": (0.9, 1.0)}, "betas"),
+    (optim.Adam, (_params(),), {"eps": -1e-8}, "eps"),
+    (_adam_step, ({"W": np.ones((3, 4))},), {}, "grads"),
+    (_adam_step, ({"W": np.ones((3, 4)), "b": np.full(4, np.nan)},), {}, "grads"),
+    (_adam_step, ({"W": np.ones((4, 3)), "b": np.zeros(4)},), {}, "grads"),
+    (_sgd_step, ([np.ones((3, 4)), np.zeros(4)],), {}, "grads"),
+    (_sgd_step, ({"W": np.full((3, 4), "a"), "b": np.zeros(4)},), {}, "grads"),
+    # init
+    (init.glorot_uniform, (RNG, 0, 0), {}, "fan_in"),
+    (init.glorot_uniform, (RNG, 3, 2.5), {}, "fan_out"),
+    (init.glorot_uniform, (0, 3, 3), {}, "rng"),
+    (init.he_normal, (RNG, -1, 3), {}, "fan_in"),
+    (init.he_normal, (RNG, 3, True), {}, "fan_out"),
+    (init.zeros, (3, -1), {}, "shape"),
+    # flags and scales of the geometric helpers
+    (radius.radius_graph, (X, 1.0), {"self_loops": "yes"}, "self_loops"),
+    (radius.radius_graph_naive, (X, 1.0), {"self_loops": None}, "self_loops"),
+    (radius.knn_graph, (X, 2), {"self_loops": 1}, "self_loops"),
+    (augment.augment_batch, (X, np.zeros(5, dtype=int), RNG), {"jitter": "a"}, "jitter"),
+    (augment.augment_batch, (X, np.zeros(5, dtype=int), RNG), {"translation_scale": [1.0]}, "translation_scale"),
+    (augment.augment_batch, (X, np.zeros(5, dtype=int), RNG), {"reflections": "no"}, "reflections"),
+]
+
+
+def _case_id(k, case):
+    fn, _, _, name = case
+    return f"{k:02d}-{fn.__name__}-{name}"
+
+
+@pytest.mark.parametrize("fn, args, kwargs, name", CASES, ids=[_case_id(k, c) for k, c in enumerate(CASES)])
+def test_bad_input_raises_value_error_naming_the_argument(fn, args, kwargs, name):
+    # the name, then ":" (or "[" for an entry of a dict, or " and" for a pair of arguments)
+    with pytest.raises(ValueError, match=rf"^{re.escape(name)}(:|\[| and )"):
+        fn(*args, **kwargs)
+
+
+def test_every_public_function_has_a_bad_input_case():
+    """Each public function and method of the six modules appears above (backward passes are
+    covered by test_backward_validation.py, which feeds every one a bad dout)."""
+    covered = {getattr(fn, "covers", fn) for fn, *_ in CASES}
+    missing = []
+    for module in MODULES:
+        for name, obj in vars(module).items():
+            if name.startswith("_") or getattr(obj, "__module__", None) != module.__name__:
+                continue
+            if inspect.isfunction(obj) and not name.endswith("_backward") and obj not in covered:
+                missing.append(f"{module.__name__}.{name}")
+            if inspect.isclass(obj):
+                if obj not in covered:
+                    missing.append(f"{module.__name__}.{name}")
+                missing += [f"{module.__name__}.{name}.{m}" for m, f in vars(obj).items()
+                            if inspect.isfunction(f) and not m.startswith("_") and f not in covered]
+    assert not missing, f"add a bad-input case for: {missing}"
