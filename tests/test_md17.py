@@ -108,7 +108,8 @@ def test_batch_concatenates_configurations(tmp_path):
 def test_shipped_ethanol_set():
     t = md17.load_ethanol()
     n = len(t)
-    assert n >= 500     # the generator targets 1000; the shipped file holds what was done by the deadline
+    assert n >= 1000    # the issue asks for at least 1000 DFT configurations
+    assert t.meta["fd_check"]["abs_diff_eV_per_A"] < 1e-4       # forces are the energy's derivative
     assert np.array_equal(t.z, [6, 6, 8, 1, 1, 1, 1, 1, 1])
     assert t.R.shape == (n, 9, 3) and t.E.shape == (n,) and t.F.shape == (n, 9, 3)
     for key in ("units", "level_of_theory", "basis", "code", "sampling", "temperature_K", "seed", "date"):

@@ -275,6 +275,8 @@ def seed_from(state, path, x_all):
           f"{dev * BOHR_A:.1e} A", flush=True)
     if dev * BOHR_A > 1e-4:
         raise SystemExit("--seed-from: geometries differ from the candidates (other minimum or seed?)")
+    if meta.get("fd_check") and "fd_check" not in info:
+        info["fd_check"] = meta["fd_check"]          # its configuration 0 is ours too
     info["seeded_from"] = {"configurations": n, "date": meta.get("date"), "max_deviation_bohr": dev,
                            "equilibrium_energy_eV": meta.get("equilibrium_energy_eV")}
     state = dict(state)
@@ -338,6 +340,7 @@ def main():
     state = keep_matching(state, x_all)
     if args.seed_from and state["E"].shape[0] == 0:
         state = seed_from(state, args.seed_from, x_all)
+        info = json.loads(str(state["info"]))
         save_atomic(partial, **state)
     if args.finalize:
         write_final(args.out, state, used)
