@@ -244,10 +244,13 @@ def test_layout_pattern_catches_repository_paths():
 
 
 def test_ci_runs_the_slow_site_tests_explicitly():
-    """The browser and Colab-like tests skip unless asked; .ci/run (and so both workflows) asks."""
+    """The browser, student-edition and Colab-like tests skip unless asked; .ci/run (and so both workflows) asks."""
     ci = (ROOT / ".ci" / "run").read_text()
     assert re.search(r"^GGNN_BROWSER_TEST=1 python -m pytest .*tests/test_site_browser\.py", ci, re.MULTILINE)
     assert re.search(r"^GGNN_COLAB_TEST=1 python -m pytest .*tests/test_colab_like\.py", ci, re.MULTILINE)
     assert ci.index("tools/build_book.sh") < ci.index("tests/test_site_browser.py")
+    assert re.search(r"^GGNN_STUDENT_EDITION=1 bash tools/build_book.sh --path-output _build/student$", ci, re.MULTILINE)
+    assert re.search(r"^GGNN_STUDENT_SITE=_build/student/_build/html python -m pytest .*tests/test_site_student\.py",
+                     ci, re.MULTILINE)
     for workflow in ("tests.yml", "pages.yml"):
         assert "bash .ci/run" in (ROOT / ".github" / "workflows" / workflow).read_text(), workflow
