@@ -82,10 +82,14 @@ def _squared_distances(pos, j, i):
     return d2
 
 
+def _check_max_neighbors(max_num_neighbors):
+    return None if max_num_neighbors is None else check_positive_int("max_num_neighbors", max_num_neighbors)
+
+
 def _finish(src, tgt, d2, n, self_loops, max_num_neighbors):
     """Shared tail of both radius graphs: neighbour limit, self-loops, sort."""
     if max_num_neighbors is not None:
-        src, tgt = _limit_neighbors(src, tgt, d2, check_positive_int("max_num_neighbors", max_num_neighbors))
+        src, tgt = _limit_neighbors(src, tgt, d2, max_num_neighbors)
     if self_loops:
         src, tgt = _add_self_loops(src, tgt, n)
     return _sort_edges(src, tgt, n)
@@ -101,6 +105,7 @@ def radius_graph(pos, cutoff, batch=None, self_loops=False, max_num_neighbors=No
     Returns edge_index (2, E) int64, both directions of every pair, sorted by target then source.
     """
     pos, cutoff, self_loops = _check_pos(pos), _check_cutoff(cutoff), check_flag("self_loops", self_loops)
+    max_num_neighbors = _check_max_neighbors(max_num_neighbors)
     n = pos.shape[0]
     batch = _check_batch(batch, n)
     if n == 0:
@@ -124,6 +129,7 @@ def radius_graph_naive(pos, cutoff, batch=None, self_loops=False, max_num_neighb
     arrays; the work is still N^2 distance tests.
     """
     pos, cutoff, self_loops = _check_pos(pos), _check_cutoff(cutoff), check_flag("self_loops", self_loops)
+    max_num_neighbors = _check_max_neighbors(max_num_neighbors)
     n = pos.shape[0]
     batch = _check_batch(batch, n)
     block = max(2**22 // max(n, 1), 1) if block is None else max(check_positive_int("block", block), 1)

@@ -115,6 +115,12 @@ def test_max_num_neighbors_keeps_the_nearest():
     assert np.any(np.bincount(full[1]) > 3)                   # the limit was actually binding
 
 
+def test_bad_neighbour_limit_is_rejected_even_without_atoms():
+    for fn in (radius.radius_graph, radius.radius_graph_naive):
+        with pytest.raises(ValueError, match=r"^max_num_neighbors:"):
+            fn(np.zeros((0, 3)), 2.0, max_num_neighbors=-1)
+
+
 @pytest.mark.parametrize("bad", [
     dict(pos=np.zeros((4, 2))), dict(pos=np.zeros(3)), dict(pos=np.array([[0, 0, np.nan]] * 2)),
     dict(cutoff=0.0), dict(cutoff=-1.0), dict(cutoff=np.inf), dict(cutoff=np.nan), dict(cutoff="far"),
