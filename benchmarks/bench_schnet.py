@@ -7,7 +7,7 @@ are computed once for both directions), 64 features and filters, 6 interactions,
 main pass for the forces, then two passes at displaced positions that give the whole parameter
 gradient, the force term as a Hessian-vector product by central differences).
 
-Measured 2026-11-27 on the project's 2-core machine, quiet, OPENBLAS_NUM_THREADS=1: median 35 ms
+Measured 2026-11-27 on the project's 2-core machine, quiet, OPENBLAS_NUM_THREADS=1: median 30 ms
 per step (schnetpack, PyTorch float32: about 22 ms); see the README's Benchmarks for what limits it.
 
     python benchmarks/bench_schnet.py              # timing

@@ -5,18 +5,46 @@ a message travels j -> i and is summed at i. ``gather`` reads node values onto
 edges (``x[index]``); ``scatter_sum``/``scatter_mean`` add edge values into nodes,
 or node values into graphs when ``index`` is the ``batch`` vector.
 
-All three are vectorized: one ``np.bincount`` over flattened (row, feature)
-positions does the whole scatter, with no Python loop over edges or nodes.
+All three are vectorized, with no Python loop over edges or nodes: a scatter is one product
+with a sparse 0/1 "summation matrix" S (S[i, e] = 1 when index[e] = i), or, for large inputs, one
+``np.bincount`` over flattened (row, feature) positions.
 """
+from collections import OrderedDict
+
 import numpy as np
+import scipy.sparse
 
 from .validate import as_float_array, as_index_array, check_like, check_positive_int
+
+
+_MATRICES = OrderedDict()    # the most recently used summation matrices, by (dim_size, index)
+_KEEP, _LARGEST = 16, 2**16  # how many to keep; indices longer than this use np.bincount
+
+
+def _summation_matrix(index, dim_size):
+    """The sparse (dim_size, n) matrix S with S[index[e], e] = 1, so that S @ src sums rows into bins.
+
+    Message passing sums over the same edge_index many times (every layer, forward and backward),
+    so the last few matrices are kept: building one costs about as much as five products with it.
+    """
+    key = (dim_size, index.tobytes())
+    S = _MATRICES.pop(key, None)
+    if S is None:
+        n = index.shape[0]
+        S = scipy.sparse.csr_matrix((np.ones(n), (index, np.arange(n))), shape=(dim_size, n))
+        if len(_MATRICES) >= _KEEP:
+            _MATRICES.popitem(last=False)
+    _MATRICES[key] = S                                  # (re)inserted as the most recent
+    return S
 
 
 def _segment_sum(src, index, dim_size):
     """Sum rows of ``src`` (n, ...) into ``dim_size`` bins given by ``index`` (n,)."""
     trailing = src.shape[1:]
     width = int(np.prod(trailing)) if trailing else 1
+    if index.shape[0] <= _LARGEST:
+        out = _summation_matrix(index, dim_size) @ src.reshape(index.shape[0], width)
+        return out.reshape((dim_size,) + trailing)
     if width == 1:
         out = np.bincount(index, weights=src.reshape(-1), minlength=dim_size)
         return out.reshape((dim_size,) + trailing)
