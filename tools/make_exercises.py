@@ -20,7 +20,7 @@ import sys
 
 import yaml
 
-from notebooks import ROOT, clean, dumps, read, set_source, source
+from notebooks import ROOT, clean, dumps, read, set_source, source, sync
 
 BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
 END = re.compile(r"^\s*# END SOLUTION\s*$")
@@ -110,26 +110,19 @@ def main(argv=None):
     parser.add_argument("--check", action="store_true", help="only report out-of-date files; exit 1 if any")
     args = parser.parse_args(argv)
     url = package_url()
-    stale = []
     (ROOT / "exercises").mkdir(exist_ok=True)
     solutions = sorted((ROOT / "solutions").glob("*.ipynb"))
-    expected = {p.name for p in solutions}
+    targets = {}
     for path in solutions:
         sol = clean(with_install_cell(read(path), url))
-        targets = {path: dumps(sol), ROOT / "exercises" / path.name: dumps(make_exercise(sol, path.stem))}
-        for target, text in targets.items():
-            if not target.exists() or target.read_text(encoding="utf-8") != text:
-                stale.append(target.relative_to(ROOT))
-                if not args.check:
-                    target.write_text(text, encoding="utf-8")
-    orphans = [p.relative_to(ROOT) for p in (ROOT / "exercises").glob("*.ipynb") if p.name not in expected]
-    for p in stale:
-        print(("out of date: " if args.check else "wrote: ") + str(p))
-    for p in orphans:
-        print(f"orphan (no solution notebook): {p}")
+        targets[path] = dumps(sol)
+        targets[ROOT / "exercises" / path.name] = dumps(make_exercise(sol, path.stem))
+    expected = {p.name for p in solutions}
+    orphans = [p for p in sorted((ROOT / "exercises").glob("*.ipynb")) if p.name not in expected]
+    status = sync(targets, orphans, args.check)
     import make_solution_pages   # here, not at the top: it imports this module
     pages = make_solution_pages.main(["--check"] if args.check else [])
-    return 1 if (args.check and (stale or orphans or pages)) else 0
+    return 1 if (status or pages) else 0
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import sys
 import yaml
 
 from make_exercises import BEGIN, END
-from notebooks import ROOT, clean, dumps, read, set_source, source
+from notebooks import ROOT, clean, dumps, read, set_source, source, sync
 from pair_notebooks import with_install_cell
 
 PREFIX = "solutions_"
@@ -126,18 +126,8 @@ def main(argv=None):
     parser.add_argument("--check", action="store_true", help="only report out-of-date pages; exit 1 if any")
     args = parser.parse_args(argv)
     pages = expected_pages()
-    stale = []
-    for path, text in pages.items():
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            stale.append(path.relative_to(ROOT))
-            if not args.check:
-                path.write_text(text, encoding="utf-8")
-    orphans = [p.relative_to(ROOT) for p in sorted((ROOT / "book").glob(f"{PREFIX}*.ipynb")) if p not in pages]
-    for p in stale:
-        print(("out of date: " if args.check else "wrote: ") + str(p))
-    for p in orphans:
-        print(f"orphan (no solution notebook): {p}")
-    return 1 if (args.check and (stale or orphans)) else 0
+    orphans = [p for p in sorted((ROOT / "book").glob(f"{PREFIX}*.ipynb")) if p not in pages]
+    return sync(pages, orphans, args.check)
 
 
 if __name__ == "__main__":

@@ -47,3 +47,17 @@ def clean(nb):
 
 def all_notebooks():
     return sorted(p for d in NOTEBOOK_DIRS for p in (ROOT / d).glob("*.ipynb"))
+
+
+def sync(targets, orphans, check):
+    """Bring generated notebooks up to date: write each path's text in ``targets`` ({path: text}),
+    or with ``check`` only report the out-of-date ones; also report ``orphans`` (generated files
+    whose source is gone). Returns 1 when ``check`` found anything out of date, else 0."""
+    stale = [p for p, text in targets.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+    for p in stale:
+        if not check:
+            p.write_text(targets[p], encoding="utf-8")
+        print(("out of date: " if check else "wrote: ") + str(p.relative_to(ROOT)))
+    for p in orphans:
+        print(f"orphan (no solution notebook): {p.relative_to(ROOT)}")
+    return 1 if check and (stale or orphans) else 0
