@@ -199,7 +199,7 @@ def displacement_forward(pos, edge_index):
 
 
 def displacement_backward(dr, cache, *, check_finite=True):
-    """``dpos_a = sum_{edges with j = a} dr - sum_{edges with i = a} dr``: one bincount.
+    """``dpos_a = sum_{edges with j = a} dr - sum_{edges with i = a} dr``: one segment sum.
 
     dr: (E, 3) (check_finite=False: test its shape only). Returns dpos: (N, 3).
     """

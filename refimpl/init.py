@@ -11,7 +11,7 @@ def _check_rng(rng):
 
 def _check_fan(name, value):
     """A layer width: an integer >= 1 (the scales below divide by it)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+    if check_positive_int(name, value) < 1:
         raise ValueError(f"{name}: expected an integer >= 1 (a layer width), got {value!r}")
     return int(value)
 
