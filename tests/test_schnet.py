@@ -318,7 +318,6 @@ def _dense_schnet_energy(params, Z, pos, n_interactions, cutoff, n_rbf):
 
 def test_filters_per_pair_equal_filters_per_edge():
     from refimpl.graph import undirected_pairs
-    from refimpl.radius import radius_graph
     from refimpl.schnet import FILTER_KEYS, interaction_backward, interaction_forward
     rng = np.random.default_rng(6)
     m = small_model(cutoff=2.5)
