@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 
-from refimpl.radius import radius_graph, radius_graph_naive
+from refimpl.geometry.radius import radius_graph, radius_graph_naive
 
 
 def best_time(fn, repeats):

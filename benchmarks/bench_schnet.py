@@ -21,9 +21,9 @@ import time
 
 import numpy as np
 
-from refimpl.md17 import load_ethanol
-from refimpl.optim import Adam
-from refimpl.schnet import SchNet, fit_atomref
+from refimpl.data.md17 import load_ethanol
+from refimpl.core.optim import Adam
+from refimpl.models.schnet import SchNet, fit_atomref
 
 
 def main():

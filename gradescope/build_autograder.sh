@@ -21,7 +21,7 @@ done
 python="${PYTHON:-python3}"   # a Python with numpy (e.g. the course's virtual environment)
 "$python" - "$notebook" <<PY || { echo "no exercises registered for notebook '$notebook'" >&2; exit 2; }
 import sys; sys.path.insert(0, "$repo")
-from refimpl.checks import load_all
+from coursework.checks import load_all
 sys.exit(0 if sys.argv[1] in {ex.notebook for ex in load_all().values()} else 1)
 PY
 stage="$(mktemp -d)"

@@ -1,27 +1,22 @@
 """refimpl: the reference implementation of *Geometric GNNs from scratch*.
 
-Small NumPy modules, one per idea, every backward pass written by hand:
+Small NumPy modules, one per idea, every backward pass written by hand, in subpackages:
 
-- ``layers``: linear layer and activations (forward/backward pairs)
-- ``losses``: mean-squared error, softmax cross-entropy
-- ``scatter``: gather, scatter-sum, scatter-mean (nodes <-> edges <-> graphs)
-- ``graph``: the ``Graph`` container, edge lists, batching
-- ``message_passing``: the basic message-passing layer, GCN, pooling
-- ``optim``, ``init``: optimizers and seeded initializers
-- ``gradcheck``: finite-difference gradient checks
-- ``datasets``: data that ships with the package
-- ``geometry``: random rotations/reflections/translations/permutations; displacement,
-  distance, unit vector (forward/backward pairs, safe at coincident atoms)
-- ``symmetry``: numerical invariance/equivariance errors of any function of (Z, pos)
-- ``radius``: radius and k-nearest-neighbour graphs (k-d tree), smooth cutoff envelopes
-- ``tetris``, ``augment``, ``canonical``, ``mlp``: the 3D Tetris shapes, random-rotation
-  augmentation, PCA canonicalization (reporting its degenerate cases), a plain MLP
-- ``schnet``, ``train``, ``md17``: SchNet with forces by backward pass, energy+force training,
-  MD17/rMD17 loaders and the shipped ethanol DFT set
-- ``md``: velocity-Verlet dynamics, Maxwell-Boltzmann velocities, L-BFGS relaxation
-- ``plotting``, ``viz3d``: graph drawings; py3Dmol views (matplotlib fallback)
-- ``checks``, ``grading``: exercise checks (students' self-check) and the isolated grader
-- ``validate``: input checks that raise ``ValueError`` naming the argument
+- ``core``: layers and activations, losses, optimizers, initializers, gather/scatter, input
+  validation (``validate``), finite-difference gradient checks (``gradcheck``)
+- ``geometry``: group elements and their action (``transforms``), differentiable pair geometry
+  (``displacement``), radius/k-NN graphs (``radius``), symmetry measurement (``symmetry``)
+- ``graphs``: the ``Graph`` container and batching (``graph``), message passing, GCN, pooling
+- ``nn``: building blocks models are assembled from: radial bases, cutoff envelopes, MLPs, vector ops
+- ``models``: the shared model base (``base``) and one module per model (``schnet``, ...)
+- ``simulation``: velocity-Verlet dynamics, thermostats, relaxation (``md``)
+- ``data``: shipped data sets, MD17 loaders, the 3D Tetris shapes
+- ``symmetrize``: augmentation and canonicalization around a non-symmetric model
+- ``viz``: plots and py3Dmol views
+- ``train``: energy+force training of any model; ``pretrained``: shipped trained models
+
+The course's exercise checks and grader live in the separate package ``coursework``;
+nothing here imports from it.
 
 Conventions (see the book's conventions page): ``edge_index`` is (2, E) with
 row 0 the source j and row 1 the target i, messages travel j -> i;

@@ -1,7 +1,7 @@
 """Pre-trained model parameters that ship with the package (``refimpl/data/*_params.npz``).
 
 ``schnet_ethanol_params.npz`` is written by ``tools/train_schnet_ethanol.py`` (SchNet trained on
-energies and forces of the shipped ethanol set, ``refimpl.md17.load_ethanol``). The file holds
+energies and forces of the shipped ethanol set, ``refimpl.data.md17.load_ethanol``). The file holds
 
 - one array per SchNet parameter, under its ``SchNet.params`` name (``embedding``,
   ``interactions.0.filter.0.W``, ..., ``atomref``);
@@ -14,8 +14,8 @@ import json
 
 import numpy as np
 
-from .datasets import data_path
-from .schnet import SchNet
+from refimpl.data.datasets import data_path
+from refimpl.models.schnet import SchNet
 
 SCHNET_ETHANOL = "schnet_ethanol_params.npz"
 HYPER = ("n_atom_basis", "n_filters", "n_interactions", "n_rbf", "cutoff", "max_z")

@@ -1,13 +1,13 @@
 """Training an interatomic potential on energies and forces (any model with the shared interface).
 
 A model exposes ``params``, ``energy_and_forces(Z, pos, batch)`` and
-``loss_and_grads(batch_data, w_energy, w_forces)``; a dataset is a ``refimpl.md17.Trajectory``
+``loss_and_grads(batch_data, w_energy, w_forces)``; a dataset is a ``refimpl.data.md17.Trajectory``
 (``data.batch(idx)`` returns the dict the loss takes).
 """
 import numpy as np
 
-from .optim import Adam
-from .validate import as_index_array, check_positive_int
+from refimpl.core.optim import Adam
+from refimpl.core.validate import as_index_array, check_positive_int
 
 
 def evaluate(model, data, idx, batch_size=50):

@@ -17,7 +17,7 @@ def pytest_addoption(parser):
 
 @functools.lru_cache(maxsize=None)
 def _load(path):
-    from refimpl.checks import load_namespace
+    from coursework.checks import load_namespace
     return load_namespace(path)
 
 

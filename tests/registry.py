@@ -10,7 +10,8 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from refimpl import layers, losses, message_passing as mp, scatter
+from refimpl.core import layers, losses, scatter
+from refimpl.graphs import message_passing as mp
 
 
 @dataclass
@@ -165,8 +166,8 @@ REGISTRY += [
 ]
 
 
-# --- smooth cutoff envelopes (refimpl.radius) --------------------------------------------------
-from refimpl import radius  # noqa: E402
+# --- smooth cutoff envelopes (refimpl.geometry.radius) --------------------------------------------------
+from refimpl.nn import cutoffs, radial  # noqa: E402
 
 
 def _cutoff_inputs(rng):
@@ -175,16 +176,16 @@ def _cutoff_inputs(rng):
 
 
 REGISTRY += [
-    Row("cosine_cutoff", radius.cosine_cutoff_forward, radius.cosine_cutoff_backward, _cutoff_inputs, ("d",)),
-    Row("polynomial_cutoff", radius.polynomial_cutoff_forward, radius.polynomial_cutoff_backward,
+    Row("cosine_cutoff", cutoffs.cosine_cutoff_forward, cutoffs.cosine_cutoff_backward, _cutoff_inputs, ("d",)),
+    Row("polynomial_cutoff", cutoffs.polynomial_cutoff_forward, cutoffs.polynomial_cutoff_backward,
         _cutoff_inputs, ("d",)),
-    Row("polynomial_cutoff_p3", radius.polynomial_cutoff_forward, radius.polynomial_cutoff_backward,
+    Row("polynomial_cutoff_p3", cutoffs.polynomial_cutoff_forward, cutoffs.polynomial_cutoff_backward,
         lambda rng: dict(_cutoff_inputs(rng), p=3), ("d",)),
 ]
 
 
-# --- the plain MLP classifier (refimpl.mlp): params dict unpacked into named arrays ----------------
-from refimpl import mlp  # noqa: E402
+# --- the plain MLP classifier (refimpl.nn.mlp): params dict unpacked into named arrays ----------------
+from refimpl.nn import mlp  # noqa: E402
 
 _MLP_KEYS = ("W1", "b1", "W2", "b2", "W3", "b3")
 
@@ -211,8 +212,8 @@ REGISTRY += [
 ]
 
 
-# --- SchNet sub-blocks (refimpl.schnet) -------------------------------------------------------------
-from refimpl import schnet  # noqa: E402
+# --- SchNet sub-blocks (refimpl.models.schnet) -------------------------------------------------------------
+from refimpl.models import schnet  # noqa: E402
 
 
 def _schnet_edges(rng, n=5, e=12, k=4):
@@ -259,7 +260,7 @@ def _readout_inputs(rng):
 
 
 REGISTRY += [
-    Row("gaussian_rbf", schnet.gaussian_rbf_forward, schnet.gaussian_rbf_backward,
+    Row("gaussian_rbf", radial.gaussian_rbf_forward, radial.gaussian_rbf_backward,
         lambda rng: {"d": rng.uniform(0.0, 6.0, size=10), "n_rbf": 6, "cutoff": 5.0}, ("d",)),
     # filters are per edge: permuting atoms does not touch them (edge order is kept)
     Row("schnet_filter_network", schnet.filter_network_forward, schnet.filter_network_backward,

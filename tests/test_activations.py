@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl.layers import ACTIVATIONS, shifted_softplus_backward, shifted_softplus_forward
+from refimpl.core.layers import ACTIVATIONS, shifted_softplus_backward, shifted_softplus_forward
 
 EXTREMES = np.array([-1e4, -800.0, -50.0, -1.0, -1e-12, 0.0, 1e-12, 1.0, 50.0, 800.0, 1e4])
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl.augment import augment_batch
+from refimpl.symmetrize.augment import augment_batch
 
 
 def _batch(rng, sizes=(3, 5, 1, 4)):

@@ -7,7 +7,10 @@ import re
 import numpy as np
 import pytest
 
-from refimpl import augment, init, layers, losses, message_passing as mp, optim, radius, scatter
+from refimpl.symmetrize import augment
+from refimpl.core import init, layers, losses, optim, scatter
+from refimpl.graphs import message_passing as mp
+from refimpl.geometry import radius
 
 MODULES = (layers, losses, scatter, mp, optim, init)
 RNG = np.random.default_rng(0)

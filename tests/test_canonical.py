@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from refimpl import geometry
-from refimpl.canonical import canonicalize
+from refimpl.symmetrize.canonical import canonicalize
 
 
 def _generic(rng, n=9):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl.checks import CheckFailed, check, expect_array, expect_tuple
+from coursework.checks import CheckFailed, check, expect_array, expect_tuple
 
 
 class AlwaysEqual:
@@ -52,7 +52,7 @@ def test_self_check_rejects_unknown_exercise():
 
 
 def test_self_check_returns_a_list_shown_as_one_line():
-    from refimpl.scatter import scatter_sum_backward, scatter_sum_forward
+    from refimpl.core.scatter import scatter_sum_backward, scatter_sum_forward
     results = check("scatter_sum", {"scatter_sum_forward": scatter_sum_forward,
                                     "scatter_sum_backward": scatter_sum_backward})
     assert all(r.passed for r in results) and len(results) >= 2

@@ -2,8 +2,11 @@
 import numpy as np
 import pytest
 
-from refimpl import geometry, losses, mlp, optim, tetris
-from refimpl.checks import exercises_for, run_check
+from refimpl import geometry
+from refimpl.core import losses, optim
+from refimpl.nn import mlp
+from refimpl.data import tetris
+from coursework.checks import exercises_for, run_check
 
 CHECKS = {(c.exercise, c.name): c for ex in exercises_for("03_symmetry") for c in ex.checks}
 

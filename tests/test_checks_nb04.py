@@ -4,9 +4,11 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from refimpl import md, radius, schnet
-from refimpl.checks import exercises_for, run_check
-from refimpl.checks import nb04_schnet as nb04
+from refimpl.simulation import md
+from refimpl.nn import cutoffs, radial
+from refimpl.models import schnet
+from coursework.checks import exercises_for, run_check
+from coursework.checks import nb04_schnet as nb04
 
 CHECKS = {(c.exercise, c.name): c for ex in exercises_for("04_schnet") for c in ex.checks}
 
@@ -17,8 +19,8 @@ def failing(exercise, namespace):
 
 
 REFERENCE = {
-    "gaussian_rbf_forward": schnet.gaussian_rbf_forward, "gaussian_rbf_backward": schnet.gaussian_rbf_backward,
-    "cosine_cutoff_forward": radius.cosine_cutoff_forward, "cosine_cutoff_backward": radius.cosine_cutoff_backward,
+    "gaussian_rbf_forward": radial.gaussian_rbf_forward, "gaussian_rbf_backward": radial.gaussian_rbf_backward,
+    "cosine_cutoff_forward": cutoffs.cosine_cutoff_forward, "cosine_cutoff_backward": cutoffs.cosine_cutoff_backward,
     "cfconv_forward": schnet.cfconv_forward, "cfconv_backward": schnet.cfconv_backward,
     "velocity_verlet_step": md.velocity_verlet_step,
 }
@@ -84,7 +86,7 @@ def forces_without_cutoff_derivative(pos, h0, edge_index, W_filter, W_in2f, w_ou
     E, cache = nb04.tiny_schnet_energy(pos, h0, edge_index, W_filter, W_in2f, w_out, n_rbf, cutoff)
     c_r, c_d, c_e, c_f, c_y, a, fc, W_filter, w_out, n = cache
     _, dW_ij, _ = schnet.cfconv_backward(np.tile(w_out, (n, 1)), c_y)
-    dd = schnet.gaussian_rbf_backward((dW_ij * fc[:, None]) @ W_filter.T, c_e)
+    dd = radial.gaussian_rbf_backward((dW_ij * fc[:, None]) @ W_filter.T, c_e)
     from refimpl import geometry as geo
     return E, -geo.displacement_backward(geo.distance_backward(dd, c_d), c_r)
 

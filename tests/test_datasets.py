@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl.datasets import load_molecule
+from refimpl.data.datasets import load_molecule
 
 MOLECULES = ["ethanol", "benzene", "glycine_zwitterion"]
 BOND_ORDER = np.array([1.0, 2.0, 3.0, 1.5])          # single, double, triple, aromatic

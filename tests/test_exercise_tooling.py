@@ -8,7 +8,7 @@ import yaml
 import clean_notebooks
 import make_exercises
 import make_solution_pages
-from refimpl.checks import exercises_for, load_all, load_namespace, run_check
+from coursework.checks import exercises_for, load_all, load_namespace, run_check
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import refimpl
-from refimpl import gradcheck, layers
+from refimpl.core import gradcheck, layers
 from registry import REGISTRY
 
 TOL = 1e-6
@@ -36,8 +36,9 @@ def test_registry_is_complete():
     """Every *_backward in every refimpl module appears in at least one registry row."""
     covered_names = {row.covered for row in REGISTRY}
     missing = []
-    modules = [importlib.import_module(f"refimpl.{m.name}") for m in pkgutil.iter_modules(refimpl.__path__)
+    modules = [importlib.import_module(m.name) for m in pkgutil.walk_packages(refimpl.__path__, "refimpl.")
                if not m.ispkg]
+    assert len(modules) > 20, "walk_packages found too few modules: is the layout importable?"
     for module in modules:
         for name, fn in inspect.getmembers(module, inspect.isfunction):
             if name.endswith("_backward") and fn.__module__ == module.__name__ and name not in covered_names:

@@ -16,11 +16,11 @@ import sys
 import numpy as np
 import pytest
 
-from refimpl.checks import EXERCISES, check, load_all, load_namespace
-from refimpl.grading import transfer
-from refimpl.grading.grader import grade
-from refimpl.grading.private import private_tests
-from refimpl.grading.sandbox import Limits
+from coursework.checks import EXERCISES, check, load_all, load_namespace
+from coursework.grading import transfer
+from coursework.grading.grader import grade
+from coursework.grading.private import private_tests
+from coursework.grading.sandbox import Limits
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK = "02_message_passing"
@@ -178,8 +178,8 @@ def writes_files(nb):
 
 
 def calls_reference(nb):
-    add_cell(nb, "import importlib\nimport refimpl.scatter as S\n"
-                 "from refimpl.scatter import scatter_sum_forward as ref_forward\n"
+    add_cell(nb, "import importlib\nimport refimpl.core.scatter as S\n"
+                 "from refimpl.core.scatter import scatter_sum_forward as ref_forward\n"
                  "S = importlib.reload(S)  # fresh function objects: detection goes by the code, not the object\n", at=3)
     in_body(nb, SCATTER_FWD, ["return ref_forward(src, index, dim_size)"])
     return in_body(nb, SCATTER_BWD, ["return S.scatter_sum_backward(dout, cache)"])
@@ -187,37 +187,37 @@ def calls_reference(nb):
 
 def trace_switched_off(nb):
     """sys.settrace(None) before calling the reference; and the hook switched off and put back around a call."""
-    add_cell(nb, "import sys\nimport refimpl.scatter\nimport refimpl.message_passing as ref_mp\n", at=3)
-    in_body(nb, SCATTER_FWD, ["sys.settrace(None)", "return refimpl.scatter.scatter_sum_forward(src, index, dim_size)"])
+    add_cell(nb, "import sys\nimport refimpl.core.scatter\nimport refimpl.graphs.message_passing as ref_mp\n", at=3)
+    in_body(nb, SCATTER_FWD, ["sys.settrace(None)", "return refimpl.core.scatter.scatter_sum_forward(src, index, dim_size)"])
     return in_body(nb, GCN, ["hook = sys.gettrace()", "sys.settrace(None)", "try:",
                              "    return ref_mp.gcn_norm(edge_index, num_nodes)", "finally:", "    sys.settrace(hook)"])
 
 
 def trace_replaced(nb):
     """sys.settrace and threading.settrace replaced by no-ops in a cell, before the checks run."""
-    add_cell(nb, "import sys, threading\nimport refimpl.scatter as S\n"
+    add_cell(nb, "import sys, threading\nimport refimpl.core.scatter as S\n"
                  "sys.settrace = lambda *args: None\nthreading.settrace = lambda *args: None\n", at=3)
     return in_body(nb, SCATTER_FWD, ["return S.scatter_sum_forward(src, index, dim_size)"])
 
 
 def reference_in_thread(nb):
     """The reference called from a new thread: the module's function, and a reloaded copy kept in a list."""
-    add_cell(nb, "import importlib, threading\nimport refimpl.scatter, refimpl.message_passing\n"
-                 "copies = [importlib.reload(refimpl.message_passing).gcn_norm]  # a list: out of the grader's sight\n"
+    add_cell(nb, "import importlib, threading\nimport refimpl.core.scatter, refimpl.graphs.message_passing\n"
+                 "copies = [importlib.reload(refimpl.graphs.message_passing).gcn_norm]  # a list: out of the grader's sight\n"
                  "def in_thread(fn, *args):\n"
                  "    box = []\n"
                  "    worker = threading.Thread(target=lambda: box.append(fn(*args)))\n"
                  "    worker.start()\n"
                  "    worker.join()\n"
                  "    return box[0]\n", at=3)
-    in_body(nb, SCATTER_FWD, ["return in_thread(refimpl.scatter.scatter_sum_forward, src, index, dim_size)"])
+    in_body(nb, SCATTER_FWD, ["return in_thread(refimpl.core.scatter.scatter_sum_forward, src, index, dim_size)"])
     return in_body(nb, GCN, ["return in_thread(copies[0], edge_index, num_nodes)"])
 
 
 def trace_hook_disarmed(nb):
     """The grader's hook left installed but made to do nothing, then a reloaded copy of the reference called."""
-    add_cell(nb, "import importlib, sys\nimport refimpl.message_passing\n"
-                 "copies = [importlib.reload(refimpl.message_passing).gcn_norm]\n", at=3)
+    add_cell(nb, "import importlib, sys\nimport refimpl.graphs.message_passing\n"
+                 "copies = [importlib.reload(refimpl.graphs.message_passing).gcn_norm]\n", at=3)
     return in_body(nb, GCN, ["sys.gettrace().__func__.__code__ = (lambda self, frame, event, arg: None).__code__",
                              "return copies[0](edge_index, num_nodes)"])
 
@@ -279,7 +279,7 @@ ZERO = {"scatter_sum": 0, "gcn_norm": 0, "message_passing": 0}
 MP_BACKWARD_LOST = round(5 * 2 / 3, 2)  # two of the three message-passing checks still pass
 MONITORING_OFF = "disabled the grader's monitoring of calls to the reference implementation"
 # The child's limit on new processes stops threads too, except for root, who is exempt from it.
-THREAD_CALL = ("calls the reference implementation (refimpl.scatter.scatter_sum_forward)" if os.geteuid() == 0
+THREAD_CALL = ("calls the reference implementation (refimpl.core.scatter.scatter_sum_forward)" if os.geteuid() == 0
                else "can't start new thread")
 
 CASES = {  # submission: (scores, exercise whose message is checked, words the message must contain)
@@ -305,8 +305,8 @@ CASES = {  # submission: (scores, exercise whose message is checked, words the m
     "colab_saved.ipynb": (FULL, None, None),
     "writes_files.ipynb": (FULL, None, None),
     "calls_reference.ipynb": (dict(FULL, scatter_sum=0), "scatter_sum",
-                              "calls the reference implementation (refimpl.scatter.scatter_sum_forward, "
-                              "refimpl.scatter.scatter_sum_backward)"),
+                              "calls the reference implementation (refimpl.core.scatter.scatter_sum_forward, "
+                              "refimpl.core.scatter.scatter_sum_backward)"),
     # (the solution's message_passing_forward calls the student's scatter_sum_forward, which switches the hook off)
     "trace_switched_off.ipynb": (ZERO, "scatter_sum",
                                  MONITORING_OFF + " (the trace hook was switched off or replaced (sys.settrace) "
@@ -354,16 +354,16 @@ def test_switching_off_the_reference_monitoring_fails_closed(graded):
     by_id = graded["by_id"]
     # the hook switched off and put back around the call: not seen as tampering, but the call is recorded
     restored = messages(by_id["trace_switched_off.ipynb"], "gcn_norm")
-    assert "calls the reference implementation (refimpl.message_passing.gcn_norm)" in restored
+    assert "calls the reference implementation (refimpl.graphs.message_passing.gcn_norm)" in restored
     assert MONITORING_OFF not in restored
     # sys.settrace replaced in a cell: the grader used its own copy, saw the call, and says both
     replaced = messages(by_id["trace_replaced.ipynb"], "scatter_sum")
     assert "threading.settrace was replaced" in replaced
-    assert "calls the reference implementation (refimpl.scatter.scatter_sum_forward)" in replaced
+    assert "calls the reference implementation (refimpl.core.scatter.scatter_sum_forward)" in replaced
     assert "sys.settrace was replaced before the check" in messages(by_id["trace_replaced.ipynb"], "message_passing")
     # a reloaded copy called in a thread: seen by the hook that threading.settrace gave the thread
     in_thread = messages(by_id["reference_in_thread.ipynb"], "gcn_norm")
-    assert THREAD_CALL.replace("refimpl.scatter.scatter_sum_forward", "refimpl.message_passing.gcn_norm") in in_thread
+    assert THREAD_CALL.replace("refimpl.core.scatter.scatter_sum_forward", "refimpl.graphs.message_passing.gcn_norm") in in_thread
     assert MONITORING_OFF not in in_thread
     feedback = (graded["out"] / "feedback" / "trace_switched_off.ipynb.md").read_text()
     assert f"**No points for this exercise:** your code {MONITORING_OFF}" in feedback
@@ -507,7 +507,7 @@ def test_gradescope_zip_grades_a_submission(tmp_path):
 
 
 def test_command_line_rejects_a_missing_folder(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "refimpl.grading", str(tmp_path / "nothing"), "--out",
+    proc = subprocess.run([sys.executable, "-m", "coursework.grading", str(tmp_path / "nothing"), "--out",
                            str(tmp_path / "o")], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2 and "no file or folder" in proc.stderr
 

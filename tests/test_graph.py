@@ -1,8 +1,8 @@
-"""refimpl.graph: adjacency <-> edge list, undirected graphs, self-loops, degrees, batching, atom pairs."""
+"""refimpl.graphs.graph: adjacency <-> edge list, undirected graphs, self-loops, degrees, batching, atom pairs."""
 import numpy as np
 import pytest
 
-from refimpl.graph import (Graph, add_self_loops, adjacency_to_edge_index, batch_graphs, degree,
+from refimpl.graphs.graph import (Graph, add_self_loops, adjacency_to_edge_index, batch_graphs, degree,
                            edge_index_to_adjacency, to_undirected, undirected_pairs)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl import md
+from refimpl.simulation import md
 
 C_CM_PER_FS = 2.99792458e-5          # speed of light in cm/fs
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl import md17
+from refimpl.data import md17
 
 KCAL = 4184.0 / 96485.33212   # eV per kcal/mol: 4.184 kJ/mol over the Faraday constant (C/mol)
 

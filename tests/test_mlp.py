@@ -2,7 +2,8 @@
 import numpy as np
 import pytest
 
-from refimpl import mlp, tetris
+from refimpl.nn import mlp
+from refimpl.data import tetris
 
 
 def test_init_shapes_and_seed():

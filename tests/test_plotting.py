@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from refimpl.datasets import load_karate_club, load_molecule
-from refimpl.plotting import hop_distances, mds_layout, project_to_plane
+from refimpl.data.datasets import load_karate_club, load_molecule
+from refimpl.viz.plotting import hop_distances, mds_layout, project_to_plane
 
 
 def pairwise(p):
@@ -44,7 +44,7 @@ def test_tilted_projection_separates_atoms_above_and_below_the_plane():
 
 
 def test_stress_layout_separates_nodes_and_lowers_the_stress():
-    from refimpl.plotting import layout_stress, stress_layout
+    from refimpl.viz.plotting import layout_stress, stress_layout
     g = load_karate_club()
     D = hop_distances(g.edge_index, g.num_nodes)
     xy_mds = mds_layout(g.edge_index, g.num_nodes)

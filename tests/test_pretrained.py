@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from refimpl.datasets import data_path
-from refimpl.md17 import load_ethanol
+from refimpl.data.datasets import data_path
+from refimpl.data.md17 import load_ethanol
 from refimpl.pretrained import SCHNET_ETHANOL, load_schnet, load_schnet_ethanol, save_schnet
-from refimpl.schnet import SchNet
+from refimpl.models.schnet import SchNet
 from refimpl.train import evaluate
 
 

@@ -1,8 +1,10 @@
-"""Tests of refimpl.radius: radius/knn graphs against brute force, input checks, cutoff envelopes."""
+"""Tests of refimpl.geometry.radius: radius/knn graphs against brute force, input checks, cutoff envelopes."""
 import numpy as np
 import pytest
 
-from refimpl import geometry as geo, radius
+from refimpl import geometry as geo
+from refimpl.geometry import radius
+from refimpl.nn import cutoffs
 
 
 def _edge_set(edge_index):
@@ -198,9 +200,9 @@ def test_knn_graph_edge_cases_and_errors():
 
 # ----------------------------------------------------------------------------- cutoff envelopes
 ENVELOPES = [
-    ("cosine", lambda d, rc: radius.cosine_cutoff_forward(d, rc)),
-    ("poly6", lambda d, rc: radius.polynomial_cutoff_forward(d, rc)),
-    ("poly3", lambda d, rc: radius.polynomial_cutoff_forward(d, rc, p=3)),
+    ("cosine", lambda d, rc: cutoffs.cosine_cutoff_forward(d, rc)),
+    ("poly6", lambda d, rc: cutoffs.polynomial_cutoff_forward(d, rc)),
+    ("poly3", lambda d, rc: cutoffs.polynomial_cutoff_forward(d, rc, p=3)),
 ]
 
 
@@ -217,23 +219,23 @@ def test_envelope_shape(name, env):
 
 def test_envelope_values():
     rc, d = 4.0, np.array([0.0, 1.0, 2.0, 3.0])
-    np.testing.assert_allclose(radius.cosine_cutoff_forward(d, rc)[0], 0.5 * (np.cos(np.pi * d / rc) + 1))
-    np.testing.assert_allclose(radius.cosine_cutoff_forward(np.array([2.0]), rc)[0], [0.5])
+    np.testing.assert_allclose(cutoffs.cosine_cutoff_forward(d, rc)[0], 0.5 * (np.cos(np.pi * d / rc) + 1))
+    np.testing.assert_allclose(cutoffs.cosine_cutoff_forward(np.array([2.0]), rc)[0], [0.5])
     u = d / rc
-    np.testing.assert_allclose(radius.polynomial_cutoff_forward(d, rc)[0],
+    np.testing.assert_allclose(cutoffs.polynomial_cutoff_forward(d, rc)[0],
                                1 - 28 * u**6 + 48 * u**7 - 21 * u**8)   # p = 6 written out
 
 
 @pytest.mark.parametrize("p", [1, 2, 6])
 def test_polynomial_envelope_slope_vanishes_at_cutoff(p):
     rc = 3.0
-    _, cache = radius.polynomial_cutoff_forward(np.array([rc * (1 - 1e-4), 0.5 * rc]), rc, p=p)
-    slope = radius.polynomial_cutoff_backward(np.ones(2), cache)
+    _, cache = cutoffs.polynomial_cutoff_forward(np.array([rc * (1 - 1e-4), 0.5 * rc]), rc, p=p)
+    slope = cutoffs.polynomial_cutoff_backward(np.ones(2), cache)
     assert abs(slope[0]) < 1e-6 and slope[1] < -0.1
 
 
 def test_envelopes_reject_bad_input():
-    for fwd in (radius.cosine_cutoff_forward, radius.polynomial_cutoff_forward):
+    for fwd in (cutoffs.cosine_cutoff_forward, cutoffs.polynomial_cutoff_forward):
         with pytest.raises(ValueError, match=r"^d: expected distances >= 0"):
             fwd(np.array([-0.1, 1.0]), 5.0)
         with pytest.raises(ValueError, match=r"^cutoff:"):
@@ -242,4 +244,4 @@ def test_envelopes_reject_bad_input():
             fwd(np.array([np.nan]), 5.0)
     for p in (0, -1, 2.5):
         with pytest.raises(ValueError, match=r"^p:"):
-            radius.polynomial_cutoff_forward(np.array([1.0]), 5.0, p=p)
+            cutoffs.polynomial_cutoff_forward(np.array([1.0]), 5.0, p=p)

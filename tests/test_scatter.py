@@ -3,7 +3,7 @@ inputs, np.bincount for large ones) against np.add.at, on empty inputs, empty bi
 import numpy as np
 import pytest
 
-from refimpl import scatter
+from refimpl.core import scatter
 
 
 def reference(src, index, dim_size):

@@ -2,12 +2,12 @@
 import numpy as np
 import pytest
 
-from refimpl import symmetry
-from refimpl.datasets import load_molecule
-from refimpl.gradcheck import numerical_gradient, rel_error
-from refimpl.md17 import Trajectory
-from refimpl.radius import radius_graph
-from refimpl.schnet import SchNet, fit_atomref
+from refimpl.geometry import symmetry
+from refimpl.data.datasets import load_molecule
+from refimpl.core.gradcheck import numerical_gradient, rel_error
+from refimpl.data.md17 import Trajectory
+from refimpl.geometry.radius import radius_graph
+from refimpl.models.schnet import SchNet, fit_atomref
 from refimpl.train import evaluate, train
 
 
@@ -40,7 +40,7 @@ def _forces(m):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_energy_invariant_forces_equivariant(seed):
     """E(g x) = E(x) and F(g x) = g F(x) for rotations, reflections, translations and permutations
-    within each molecule (refimpl.symmetry: the graph is rebuilt from the moved positions)."""
+    within each molecule (refimpl.geometry.symmetry: the graph is rebuilt from the moved positions)."""
     rng = np.random.default_rng(seed)
     m = small_model(cutoff=5.0, n_interactions=3)
     Z, pos, batch = two_molecules(rng)
@@ -317,8 +317,8 @@ def _dense_schnet_energy(params, Z, pos, n_interactions, cutoff, n_rbf):
 
 
 def test_filters_per_pair_equal_filters_per_edge():
-    from refimpl.graph import undirected_pairs
-    from refimpl.schnet import FILTER_KEYS, interaction_backward, interaction_forward
+    from refimpl.graphs.graph import undirected_pairs
+    from refimpl.models.schnet import FILTER_KEYS, interaction_backward, interaction_forward
     rng = np.random.default_rng(6)
     m = small_model(cutoff=2.5)
     pos = load_molecule("ethanol").pos + rng.normal(scale=0.1, size=(9, 3))

@@ -1,8 +1,9 @@
-"""Tests of refimpl.symmetry: ~0 for symmetric functions, large for each kind of broken symmetry."""
+"""Tests of refimpl.geometry.symmetry: ~0 for symmetric functions, large for each kind of broken symmetry."""
 import numpy as np
 import pytest
 
-from refimpl import geometry as geo, radius, symmetry as sym
+from refimpl.geometry import radius, symmetry as sym
+from refimpl.nn import cutoffs
 
 TOL = 1e-10     # relative: float64 round-off of a truly symmetric function is ~1e-14
 BIG = 1e-2      # relative: a broken symmetry changes the output by about its own size
@@ -117,7 +118,7 @@ def _energy_per_graph(Z, pos, batch):
     """Per-graph energies of a radius-graph model: edges are rebuilt from the moved positions."""
     ei = radius.radius_graph(pos, 2.5, batch)
     d = np.linalg.norm(pos[ei[0]] - pos[ei[1]], axis=1)
-    e_atom = np.bincount(ei[1], weights=Z[ei[0]] * radius.cosine_cutoff_forward(d, 2.5)[0], minlength=len(Z))
+    e_atom = np.bincount(ei[1], weights=Z[ei[0]] * cutoffs.cosine_cutoff_forward(d, 2.5)[0], minlength=len(Z))
     return np.bincount(batch, weights=e_atom, minlength=batch.max() + 1)
 
 

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl import tetris
+from refimpl.data import tetris
 
 
 def _pair_distances(p):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from refimpl.validate import as_float_array, as_index_array, check_flag, check_like, check_number
+from refimpl.core.validate import as_float_array, as_index_array, check_flag, check_like, check_number
 
 
 @pytest.mark.parametrize("bad", [[1.0, np.nan], [np.inf, -np.inf], [np.inf, 1.0], [[0.0, -np.inf]]])

@@ -1,4 +1,4 @@
-"""refimpl.viz3d: arrows where the forces say, XYZ text, py3Dmol views, the matplotlib fallback."""
+"""refimpl.viz.viz3d: arrows where the forces say, XYZ text, py3Dmol views, the matplotlib fallback."""
 import json
 import pathlib
 import re
@@ -7,7 +7,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from refimpl import datasets, viz3d
+from refimpl.data import datasets
+from refimpl.viz import viz3d
 from refimpl.geometry import random_rotation
 
 matplotlib.use("Agg")

@@ -1,6 +1,6 @@
 """Train the SchNet that ships as refimpl/data/schnet_ethanol_params.npz (used by the MD chapter).
 
-Data: the shipped ethanol set (``refimpl.md17.load_ethanol``: B3LYP/6-31G(d) energies and
+Data: the shipped ethanol set (``refimpl.data.md17.load_ethanol``: B3LYP/6-31G(d) energies and
 forces of normal-mode samples at 500 K), or ``--data PATH``, a file of the same layout (keys z,
 R, E, F in Angstrom, eV, eV/A). Split: configurations are taken in file order: the first
 ``--n-train`` fit the model, the next ``--n-val`` monitor it; all later ones are held out (the
@@ -35,9 +35,9 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from refimpl.md17 import Trajectory, load_ethanol  # noqa: E402
+from refimpl.data.md17 import Trajectory, load_ethanol  # noqa: E402
 from refimpl.pretrained import SCHNET_ETHANOL, save_schnet  # noqa: E402
-from refimpl.schnet import SchNet, fit_atomref  # noqa: E402
+from refimpl.models.schnet import SchNet, fit_atomref  # noqa: E402
 from refimpl.train import evaluate, train  # noqa: E402
 
 

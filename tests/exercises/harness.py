@@ -10,7 +10,7 @@ Run ``pytest tests/exercises/test_NAME.py --submission path/to/notebook.ipynb`` 
 """
 import pytest
 
-from refimpl.checks import exercises_for, run_check
+from coursework.checks import exercises_for, run_check
 
 
 def checks_of(notebook):

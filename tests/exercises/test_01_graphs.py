@@ -1,4 +1,4 @@
-"""Exercise tests for exercises/01_graphs.ipynb (checks in refimpl/checks/nb01_graphs.py)."""
+"""Exercise tests for exercises/01_graphs.ipynb (checks in coursework/checks/nb01_graphs.py)."""
 from harness import checks_of
 
 NOTEBOOK = "01_graphs"

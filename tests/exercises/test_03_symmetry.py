@@ -1,4 +1,4 @@
-"""Exercise tests for exercises/03_symmetry.ipynb (checks in refimpl/checks/nb03_symmetry.py)."""
+"""Exercise tests for exercises/03_symmetry.ipynb (checks in coursework/checks/nb03_symmetry.py)."""
 from harness import checks_of
 
 NOTEBOOK = "03_symmetry"

@@ -1,4 +1,4 @@
-"""Exercise tests for exercises/04_schnet.ipynb (checks in refimpl/checks/nb04_schnet.py)."""
+"""Exercise tests for exercises/04_schnet.ipynb (checks in coursework/checks/nb04_schnet.py)."""
 from harness import checks_of
 
 NOTEBOOK = "04_schnet"

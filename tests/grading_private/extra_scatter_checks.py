@@ -1,12 +1,12 @@
 """An instructor's private test (example, used by tests/test_grading.py): scatter-sum of a 3-D src.
 
-Pass this folder with ``python -m refimpl.grading ... --private-tests tests/grading_private``.
+Pass this folder with ``python -m coursework.grading ... --private-tests tests/grading_private``.
 Checks added here are private: graded, never run by the students' ``check(...)``.
 """
 import numpy as np
 
-from refimpl import scatter
-from refimpl.checks import EXERCISES, expect_array, expect_tuple, student_function
+from refimpl.core import scatter
+from coursework.checks import EXERCISES, expect_array, expect_tuple, student_function
 
 
 def make_inputs(rng):

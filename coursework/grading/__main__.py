@@ -1,0 +1,5 @@
+import sys
+
+from coursework.grading.grader import main
+
+sys.exit(main())

@@ -1,0 +1,2 @@
+"""Graphs: the ``Graph`` container, edge lists and batching (``graph``); message passing, GCN and
+pooling (``message_passing``)."""

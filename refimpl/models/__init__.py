@@ -1,0 +1,1 @@
+"""Models: one module per model (``schnet``), on a shared base (``base``)."""

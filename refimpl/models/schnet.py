@@ -1,0 +1,330 @@
+"""SchNet (Schuett et al. 2017/2018): an invariant message-passing interatomic potential.
+
+Sub-blocks, each a forward/backward pair (edge convention: row 0 of ``edge_index`` is the
+source j, row 1 the target i, ``r_ij = x_j - x_i``; a message travels j -> i):
+
+- ``gaussian_rbf``:   e_k(d) = exp(-(d - mu_k)^2 / (2 sigma^2)), mu_k = k r_c / (K - 1), sigma = r_c / (K - 1)
+- ``filter_network``: W_ij = [ssp(e(d_ij) W0 + b0) W1 + b1] * f_cut(d_ij)
+- ``cfconv``:         y_i = sum_j (x_j W_in2f) * W_ij                       (continuous-filter convolution)
+- ``interaction``:    v_i = ssp(y_i W_o0 + b_o0) W_o1 + b_o1, the residual update h_i <- h_i + v_i
+- ``readout``:        E_g = sum_{i in g} [ssp(h_i W0 + b0) W1 + b1]           (F -> F/2 -> 1)
+
+with ssp(x) = ln(1 + e^x) - ln 2 and the cosine cutoff f_cut(d) = (cos(pi d / r_c) + 1) / 2.
+W_ij depends only on d_ij = d_ji, so the model computes distances and filters once per atom pair
+(``graph.undirected_pairs``) and both edges of a pair read them: half the cost of the filter
+network, the most expensive block.
+The model adds a per-element energy offset, E_g += sum_{i in g} atomref[Z_i]
+(a per-atom mean is the special case of equal offsets).
+
+Forces are F = -dE/dpos by the hand-written backward. Training on forces needs
+d(loss)/d(params) through the forces, a second derivative; ``SchNet.loss_and_grads`` gets it
+as a Hessian-vector product by central differences of the parameter gradient along the
+force-error direction (see its docstring).
+
+Parameter names and the references (our W is (in, out): the torch ``weight`` is W.T):
+
+| ours                              | schnetpack 2                                   | PyTorch Geometric          |
+| --------------------------------- | ---------------------------------------------- | -------------------------- |
+| embedding (max_z, F)              | embedding.weight                               | embedding.weight           |
+| interactions.t.filter.0.W / .b    | interactions.t.filter_network.0.weight / .bias | interactions.t.mlp.0.weight / .bias |
+| interactions.t.filter.1.W / .b    | interactions.t.filter_network.1.weight / .bias | interactions.t.mlp.2.weight / .bias |
+| interactions.t.in2f.W (no bias)   | interactions.t.in2f.weight                     | interactions.t.conv.lin1.weight |
+| interactions.t.f2out.0.W / .b     | interactions.t.f2out.0.weight / .bias          | interactions.t.conv.lin2.weight / .bias |
+| interactions.t.f2out.1.W / .b     | interactions.t.f2out.1.weight / .bias          | interactions.t.lin.weight / .bias |
+| readout.0.W / .b (F -> F/2)       | outnet.0.weight / .bias (Atomwise)             | lin1.weight / .bias        |
+| readout.1.W / .b (F/2 -> 1)       | outnet.1.weight / .bias (Atomwise)             | lin2.weight / .bias        |
+| atomref (max_z,)                  | atomref of the AddOffsets postprocessor        | atomref.weight (max_z, 1)  |
+
+Differences from the references: no ``max_num_neighbors`` limit on the radius graph (PyG
+keeps 32 per atom), no energy standard-deviation scale, and ``atomref`` is a trained parameter
+(initialized by ``fit_atomref``).
+"""
+import numpy as np
+
+from refimpl.core import init
+from refimpl.geometry import check_batch, displacement_backward, displacement_forward, distance_backward, distance_forward
+from refimpl.graphs.graph import undirected_pairs
+from refimpl.core.layers import linear_backward, linear_forward, shifted_softplus_backward, shifted_softplus_forward
+from refimpl.nn.cutoffs import cosine_cutoff_backward, cosine_cutoff_forward
+from refimpl.geometry.radius import radius_graph
+from refimpl.nn.radial import gaussian_rbf_backward, gaussian_rbf_forward
+from refimpl.core.scatter import gather_backward, gather_forward, scatter_sum_backward, scatter_sum_forward
+from refimpl.core.validate import as_float_array, as_index_array, check_like, check_positive_int
+
+
+# ----------------------------------------------------------------------------- filter network
+def filter_network_forward(rbf, fcut, W0, b0, W1, b1):
+    """Edge filters ``W_ij = [ssp(e_ij W0 + b0) W1 + b1] * f_cut(d_ij)``.
+
+    rbf: (E, K); fcut: (E,); W0: (K, Ff); b0: (Ff,); W1: (Ff, Ff); b1: (Ff,). Returns W_ij: (E, Ff).
+    """
+    fcut = as_float_array("fcut", fcut, ndim=1)
+    a, c0 = linear_forward(rbf, W0, b0)
+    s, cs = shifted_softplus_forward(a)
+    w, c1 = linear_forward(s, W1, b1)
+    return w * fcut[:, None], (c0, cs, c1, w, fcut)
+
+
+def filter_network_backward(dW_ij, cache, *, check_finite=True):
+    """dW_ij: (E, Ff). Returns (drbf (E, K), dfcut (E,), dW0, db0, dW1, db1)."""
+    c0, cs, c1, w, fcut = cache
+    dW_ij = check_like("dW_ij", dW_ij, w.shape, check_finite)
+    dfcut = np.einsum("ef,ef->e", dW_ij, w)
+    ds, dW1, db1 = linear_backward(dW_ij * fcut[:, None], c1, check_finite=False)
+    drbf, dW0, db0 = linear_backward(shifted_softplus_backward(ds, cs, check_finite=False), c0, check_finite=False)
+    return drbf, dfcut, dW0, db0, dW1, db1
+
+
+# ----------------------------------------------------------------------------- cfconv
+def cfconv_forward(x, W_ij, edge_index, W_in2f):
+    """Continuous-filter convolution ``y_i = sum_{j -> i} (x_j W_in2f) * W_ij`` (in2f has no bias).
+
+    x: (N, F); W_ij: (E, Ff) filters; edge_index: (2, E); W_in2f: (F, Ff). Returns y: (N, Ff).
+    """
+    u, c_in = linear_forward(x, W_in2f)
+    uj, c_g = gather_forward(u, edge_index[0])
+    if W_ij.shape != uj.shape:
+        raise ValueError(f"W_ij: expected shape {uj.shape} (edges, filters), got {W_ij.shape}")
+    y, c_s = scatter_sum_forward(uj * W_ij, edge_index[1], x.shape[0])
+    return y, (c_in, c_g, c_s, uj, W_ij, y.shape)
+
+
+def cfconv_backward(dy, cache, *, check_finite=True):
+    """dy: (N, Ff). Returns (dx (N, F), dW_ij (E, Ff), dW_in2f (F, Ff))."""
+    c_in, c_g, c_s, uj, W_ij, y_shape = cache
+    dm = scatter_sum_backward(check_like("dy", dy, y_shape, check_finite), c_s, check_finite=False)
+    du = gather_backward(dm * W_ij, c_g, check_finite=False)
+    dx, dW_in2f, _ = linear_backward(du, c_in, check_finite=False)
+    return dx, dm * uj, dW_in2f
+
+
+# ----------------------------------------------------------------------------- interaction
+def interaction_forward(h, rbf, fcut, edge_index, W_f0, b_f0, W_f1, b_f1, W_in2f, W_o0, b_o0, W_o1, b_o1,
+                        pair=None):
+    """SchNet interaction: filters, cfconv, then ``v = ssp(y W_o0 + b_o0) W_o1 + b_o1`` (f2out).
+
+    h: (N, F); rbf: (E, K) and fcut: (E,) per edge, or (P, K) and (P,) per atom pair with
+    pair: (E,) the pair of each edge (``graph.undirected_pairs``: a filter depends only on the
+    distance, so the two edges of a pair share it and it is computed once); edge_index: (2, E);
+    filter W_f0 (K, Ff), W_f1 (Ff, Ff); W_in2f (F, Ff); W_o0 (Ff, F), W_o1 (F, F); biases match.
+    Returns the update v: (N, F) (the model adds it: h <- h + v).
+    """
+    W_ij, c_f = filter_network_forward(rbf, fcut, W_f0, b_f0, W_f1, b_f1)
+    c_p = None
+    if pair is not None:
+        W_ij, c_p = gather_forward(W_ij, pair)                 # per pair -> per edge
+    y, c_c = cfconv_forward(h, W_ij, edge_index, W_in2f)
+    a, c_o0 = linear_forward(y, W_o0, b_o0)
+    s, c_s = shifted_softplus_forward(a)
+    v, c_o1 = linear_forward(s, W_o1, b_o1)
+    return v, (c_f, c_p, c_c, c_o0, c_s, c_o1, v.shape)
+
+
+def interaction_backward(dv, cache, *, check_finite=True):
+    """dv: (N, F). Returns (dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1).
+
+    Only dv's finiteness is tested (unless check_finite=False); the gradients computed from it
+    inside are passed on with shape checks only.
+    """
+    c_f, c_p, c_c, c_o0, c_s, c_o1, v_shape = cache
+    ds, dW_o1, db_o1 = linear_backward(check_like("dv", dv, v_shape, check_finite), c_o1, check_finite=False)
+    dy, dW_o0, db_o0 = linear_backward(shifted_softplus_backward(ds, c_s, check_finite=False), c_o0,
+                                       check_finite=False)
+    dh, dW_ij, dW_in2f = cfconv_backward(dy, c_c, check_finite=False)
+    if c_p is not None:
+        dW_ij = gather_backward(dW_ij, c_p, check_finite=False)   # a pair's filter gets both edges' gradients
+    drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1 = filter_network_backward(dW_ij, c_f, check_finite=False)
+    return dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1
+
+
+# ----------------------------------------------------------------------------- readout
+def readout_forward(h, batch, num_graphs, W0, b0, W1, b1):
+    """Atomwise energies summed per graph: ``E_g = sum_{i in g} ssp(h_i W0 + b0) W1 + b1``.
+
+    h: (N, F); batch: (N,) graph ids; num_graphs: G; W0: (F, F/2); b0: (F/2,); W1: (F/2, 1);
+    b1: (1,). Returns E: (G,).
+    """
+    a, c0 = linear_forward(h, W0, b0)
+    s, cs = shifted_softplus_forward(a)
+    e_atom, c1 = linear_forward(s, W1, b1)
+    E, c_sum = scatter_sum_forward(e_atom[:, 0], batch, num_graphs)
+    return E, (c0, cs, c1, c_sum, E.shape)
+
+
+def readout_backward(dE, cache, *, check_finite=True):
+    """dE: (G,). Returns (dh (N, F), dW0, db0, dW1, db1)."""
+    c0, cs, c1, c_sum, E_shape = cache
+    de_atom = scatter_sum_backward(check_like("dE", dE, E_shape, check_finite), c_sum, check_finite=False)[:, None]
+    ds, dW1, db1 = linear_backward(de_atom, c1, check_finite=False)
+    dh, dW0, db0 = linear_backward(shifted_softplus_backward(ds, cs, check_finite=False), c0, check_finite=False)
+    return dh, dW0, db0, dW1, db1
+
+
+# ----------------------------------------------------------------------------- the model
+FILTER_KEYS = ("filter.0.W", "filter.0.b", "filter.1.W", "filter.1.b", "in2f.W",
+               "f2out.0.W", "f2out.0.b", "f2out.1.W", "f2out.1.b")   # order of interaction_forward
+READOUT_KEYS = ("readout.0.W", "readout.0.b", "readout.1.W", "readout.1.b")
+
+
+class SchNet:
+    """SchNet energy model E(Z, pos) with forces -dE/dpos; ``params`` maps names to float64 arrays.
+
+    n_atom_basis: F, atom feature size; n_filters: Ff, filter size; n_interactions: T;
+    n_rbf: K Gaussians; cutoff: r_c (Angstrom); max_z: atomic numbers 1 <= Z < max_z;
+    seed: initialization (Glorot-uniform weights, zero biases, N(0, 1) embedding).
+    """
+
+    def __init__(self, n_atom_basis=64, n_filters=64, n_interactions=3, n_rbf=20, cutoff=5.0, max_z=100, seed=0):
+        for name, value, lowest in [("n_atom_basis", n_atom_basis, 2), ("n_filters", n_filters, 1),
+                                    ("n_interactions", n_interactions, 1), ("n_rbf", n_rbf, 2), ("max_z", max_z, 2)]:
+            if check_positive_int(name, value) < lowest:
+                raise ValueError(f"{name}: expected an integer >= {lowest}, got {value}")
+        if not isinstance(cutoff, (int, float, np.integer, np.floating)) or not 0 < cutoff < np.inf:
+            raise ValueError(f"cutoff: expected a finite number > 0 (Angstrom), got {cutoff!r}")
+        cutoff = float(cutoff)
+        self.n_atom_basis, self.n_filters, self.n_interactions = n_atom_basis, n_filters, n_interactions
+        self.n_rbf, self.cutoff, self.max_z = n_rbf, cutoff, max_z
+        self.params = self._init_params(np.random.default_rng(seed))
+
+    def _init_params(self, rng):
+        F, Ff, K, Fh = self.n_atom_basis, self.n_filters, self.n_rbf, self.n_atom_basis // 2
+        p = {"embedding": rng.normal(size=(self.max_z, F))}
+        shapes = {"filter.0.W": (K, Ff), "filter.1.W": (Ff, Ff), "in2f.W": (F, Ff),
+                  "f2out.0.W": (Ff, F), "f2out.1.W": (F, F)}
+        for t in range(self.n_interactions):
+            for key in FILTER_KEYS:
+                if key.endswith(".W"):
+                    p[f"interactions.{t}.{key}"] = init.glorot_uniform(rng, *shapes[key])
+                else:
+                    p[f"interactions.{t}.{key}"] = init.zeros(shapes[key[:-1] + "W"][1])
+        p["readout.0.W"], p["readout.0.b"] = init.glorot_uniform(rng, F, Fh), init.zeros(Fh)
+        p["readout.1.W"], p["readout.1.b"] = init.glorot_uniform(rng, Fh, 1), init.zeros(1)
+        p["atomref"] = init.zeros(self.max_z)
+        return p
+
+    # --------------------------------------------------------------------- inputs
+    def _check_inputs(self, Z, pos, batch):
+        """Validate; returns (Z (N,), pos (N, 3), batch (N,), number of graphs G)."""
+        pos = as_float_array("pos", pos, shape=(None, 3))
+        Z = as_index_array("Z", Z)
+        if Z.shape[0] != pos.shape[0]:
+            raise ValueError(f"Z: expected one atomic number per row of pos ({pos.shape[0]}), got {Z.shape[0]}")
+        if Z.size and (Z.min() < 1 or Z.max() >= self.max_z):
+            raise ValueError(f"Z: expected atomic numbers in [1, {self.max_z - 1}], got min {Z.min()}, max {Z.max()}")
+        if pos.shape[0] == 0:
+            raise ValueError("pos: expected at least one atom, got shape (0, 3)")
+        batch = np.zeros(pos.shape[0], dtype=np.int64) if batch is None else check_batch(batch, pos.shape[0])
+        return Z, pos, batch, int(batch[-1]) + 1
+
+    # --------------------------------------------------------------------- forward / backward
+    def forward(self, Z, pos, batch, edge_index, num_graphs):
+        """Energies E (G,) of validated inputs on a given graph; returns (E, cache)."""
+        p = self.params
+        pair_edges, pair = undirected_pairs(edge_index, pos.shape[0])   # distances and filters once per pair
+        r, c_r = displacement_forward(pos, pair_edges)
+        d, c_d = distance_forward(r)
+        rbf, c_rbf = gaussian_rbf_forward(d, self.n_rbf, self.cutoff)
+        fcut, c_cut = cosine_cutoff_forward(d, self.cutoff)
+        h, c_emb = gather_forward(p["embedding"], Z)
+        c_int = []
+        for t in range(self.n_interactions):
+            v, c = interaction_forward(h, rbf, fcut, edge_index, *(p[f"interactions.{t}.{k}"] for k in FILTER_KEYS),
+                                       pair=pair)
+            h = h + v
+            c_int.append(c)
+        E, c_out = readout_forward(h, batch, num_graphs, *(p[k] for k in READOUT_KEYS))
+        offset, c_ref = scatter_sum_forward(p["atomref"][Z], batch, num_graphs)
+        E = E + offset
+        return E, (c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z, E.shape)
+
+    def backward(self, dE, cache):
+        """Given dL/dE (G,), returns (grads dict shaped like params, dL/dpos (N, 3)).
+
+        dE is checked (shape and finiteness) once here; the gradients computed from it go down
+        the sub-blocks with shape checks only (``fast``), which keeps this hot loop cheap.
+        """
+        c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z, E_shape = cache
+        dE = check_like("dE", dE, E_shape)
+        fast = {"check_finite": False}
+        grads = {"atomref": np.bincount(Z, weights=scatter_sum_backward(dE, c_ref, **fast), minlength=self.max_z)}
+        dh, *g_out = readout_backward(dE, c_out, **fast)
+        grads.update(zip(READOUT_KEYS, g_out))
+        drbf, dfcut = 0.0, 0.0
+        for t in reversed(range(self.n_interactions)):
+            dh_v, drbf_t, dfcut_t, *g_int = interaction_backward(dh, c_int[t], **fast)
+            dh, drbf, dfcut = dh + dh_v, drbf + drbf_t, dfcut + dfcut_t
+            grads.update((f"interactions.{t}.{k}", g) for k, g in zip(FILTER_KEYS, g_int))
+        grads["embedding"] = gather_backward(dh, c_emb, **fast)
+        dd = gaussian_rbf_backward(drbf, c_rbf, **fast) + cosine_cutoff_backward(dfcut, c_cut, **fast)
+        dpos = displacement_backward(distance_backward(dd, c_d, **fast), c_r, **fast)
+        return grads, dpos
+
+    # --------------------------------------------------------------------- public interface
+    def energy_and_forces(self, Z, pos, batch=None):
+        """Energies (G,) in eV and forces -dE/dpos (N, 3) in eV/Angstrom.
+
+        Z: (N,) atomic numbers; pos: (N, 3) Angstrom; batch: (N,) sorted graph ids or None.
+        """
+        Z, pos, batch, G = self._check_inputs(Z, pos, batch)
+        edge_index = radius_graph(pos, self.cutoff, batch)
+        E, cache = self.forward(Z, pos, batch, edge_index, G)
+        _, dpos = self.backward(np.ones(G), cache)
+        return E, -dpos
+
+    def loss_and_grads(self, batch_data, w_energy=1.0, w_forces=1.0, hvp_step=1e-5):
+        """Energy + force loss and its gradient with respect to every parameter.
+
+        L = w_E mean_g (E_g - E_g^ref)^2 + w_F mean_{a,k} (F_ak - F_ak^ref)^2
+
+        batch_data: dict with Z (N,), pos (N, 3), batch (N,), E (G,), F (N, 3).
+        The force term needs dF/dtheta = -d^2E/(dpos dtheta). With g = dL/dF (N, 3) and
+        grad_theta(x; w) = d(sum_g w_g E_g)/dtheta at positions x,
+
+            dL_F/dtheta = -sum_a g_a . d^2E/(dpos_a dtheta) ~= -[grad_theta(pos + h u; 1) - grad_theta(pos - h u; 1)] * s / (2h)
+
+        with u = g / s, s = max |g|: a Hessian-vector product by central differences (error
+        O(h^2)). The energy term, grad_theta(pos; a) with a_g = dL/dE_g, rides along in the same
+        two passes, since [grad_theta(pos + h u; a) + grad_theta(pos - h u; a)] / 2 equals it up
+        to O(h^2) and the backward pass is linear in its weights. So a step costs three forward
+        and three backward passes: one at ``pos`` for the forces, one at each of pos +- h u for
+        the whole parameter gradient, with per-graph weights a/2 -+ s/(2h). The two extra passes
+        reuse the graph of ``pos`` (an edge crossing the cutoff within h changes E by O(h^2),
+        since f_cut and f_cut' vanish there). Returns (loss, grads).
+        """
+        missing = [k for k in ("Z", "pos", "E", "F") if k not in batch_data]
+        if missing:
+            raise ValueError(f"batch_data: expected keys Z, pos, batch, E, F; missing {missing}")
+        Z, pos, batch, G = self._check_inputs(batch_data["Z"], batch_data["pos"], batch_data.get("batch"))
+        E_ref = as_float_array("batch_data['E']", batch_data["E"], shape=(G,))
+        F_ref = as_float_array("batch_data['F']", batch_data["F"], shape=pos.shape)
+        edge_index = radius_graph(pos, self.cutoff, batch)
+        E, cache = self.forward(Z, pos, batch, edge_index, G)
+        _, dpos = self.backward(np.ones(G), cache)
+        dE_err, dF_err = E - E_ref, -dpos - F_ref
+        loss = w_energy * np.mean(dE_err**2) + w_forces * np.mean(dF_err**2)
+        a = w_energy * 2.0 * dE_err / G                                # dL/dE
+        g = w_forces * 2.0 * dF_err / dF_err.size                      # dL/dF
+        scale = np.abs(g).max()
+        if scale == 0:                                                 # no force term: one more backward
+            return float(loss), self.backward(a, cache)[0]
+        u, c = g / scale, scale / (2.0 * hvp_step)
+        grads = self.backward(0.5 * a - c, self.forward(Z, pos + hvp_step * u, batch, edge_index, G)[1])[0]
+        g_minus = self.backward(0.5 * a + c, self.forward(Z, pos - hvp_step * u, batch, edge_index, G)[1])[0]
+        for k in grads:
+            grads[k] += g_minus[k]
+        return float(loss), grads
+
+
+def fit_atomref(model, Z, E, batch):
+    """Set ``model.params['atomref']`` to the least-squares per-element energies.
+
+    Solves min ||C a - E||^2, C[g, z] = number of atoms of element z in graph g, taking the
+    minimum-norm solution (with one composition, as in a single-molecule dataset, only
+    the sum over the molecule is determined). Z: (N,); E: (G,) eV; batch: (N,). Returns a (max_z,).
+    """
+    Z, _, batch, G = model._check_inputs(Z, np.zeros((len(Z), 3)), batch)
+    E = as_float_array("E", E, shape=(G,))
+    counts = np.bincount(batch * model.max_z + Z, minlength=G * model.max_z).reshape(G, model.max_z)
+    a = np.linalg.lstsq(counts, E, rcond=None)[0]
+    model.params["atomref"][:] = a
+    return a

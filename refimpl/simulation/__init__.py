@@ -1,0 +1,1 @@
+"""Simulation with a trained potential: velocity-Verlet dynamics, thermostats, relaxation (``md``)."""
