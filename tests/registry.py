@@ -26,6 +26,12 @@ class Row:
     permute: Optional[Callable] = None
     # name of the refimpl backward this row tests, when ``backward`` is a wrapper around it
     covers: Optional[str] = None
+    # How an element g = (R, t) of E(3) acts on the row, for ``test_symmetry.test_euclidean``:
+    # ``kinds`` maps input names to "vector" (last axis rotates: x -> x R^T) or "position"
+    # (x -> x R^T + t); other inputs are left alone. ``out_kinds``: the kind of each output
+    # ("vector", "position", "pseudovector", or "invariant"). None: the row has no E(3) behaviour.
+    kinds: Optional[dict] = None
+    out_kinds: Optional[tuple] = None
 
     @property
     def covered(self):
@@ -160,9 +166,11 @@ def _edge_vectors(rng):
 
 REGISTRY += [
     Row("displacement", geometry.displacement_forward, geometry.displacement_backward,
-        _displacement_inputs, ("pos",)),
-    Row("distance", geometry.distance_forward, geometry.distance_backward, _edge_vectors, ("r",)),
-    Row("unit_vector", geometry.unit_vector_forward, geometry.unit_vector_backward, _edge_vectors, ("r",)),
+        _displacement_inputs, ("pos",), kinds={"pos": "position"}, out_kinds=("vector",)),
+    Row("distance", geometry.distance_forward, geometry.distance_backward, _edge_vectors, ("r",),
+        kinds={"r": "vector"}, out_kinds=("invariant",)),
+    Row("unit_vector", geometry.unit_vector_forward, geometry.unit_vector_backward, _edge_vectors, ("r",),
+        kinds={"r": "vector"}, out_kinds=("vector",)),
 ]
 
 
@@ -273,4 +281,44 @@ REGISTRY += [
         ("h", "rbf", "fcut", *_INTERACTION_W), _perm_nodes_equivariant(["h"], "edge_index")),
     Row("schnet_readout", schnet.readout_forward, schnet.readout_backward, _readout_inputs,
         ("h", "W0", "b0", "W1", "b1"), _perm_pool),
+]
+
+
+# --- vector features (N, C, 3) and the sine basis ------------------------------------------------
+from refimpl.nn import vectors  # noqa: E402
+
+
+def _vec(rng, n=5, c=4):
+    return rng.normal(size=(n, c, 3))
+
+
+REGISTRY += [
+    Row("vector_linear", vectors.vector_linear_forward, vectors.vector_linear_backward,
+        lambda rng: {"v": _vec(rng), "W": rng.normal(size=(4, 3))}, ("v", "W"),
+        _perm_nodes_equivariant(["v"]), kinds={"v": "vector"}, out_kinds=("vector",)),
+    Row("vector_norm", vectors.vector_norm_forward, vectors.vector_norm_backward,
+        lambda rng: {"v": _vec(rng), "eps": 1e-8}, ("v",), _perm_nodes_equivariant(["v"]),
+        kinds={"v": "vector"}, out_kinds=("invariant",)),
+    # GVP's clamp: one channel exactly zero sits below the clamp (gradient 0 there, as finite differences see)
+    Row("vector_norm_clamp", vectors.vector_norm_forward, vectors.vector_norm_backward,
+        lambda rng: {"v": np.concatenate([_vec(rng, c=3), np.zeros((5, 1, 3))], axis=1), "eps": 1e-8,
+                     "clamp": True}, ("v",), kinds={"v": "vector"}, out_kinds=("invariant",)),
+    Row("vector_dot", vectors.vector_dot_forward, vectors.vector_dot_backward,
+        lambda rng: {"u": _vec(rng), "v": _vec(rng)}, ("u", "v"), _perm_nodes_equivariant(["u", "v"]),
+        kinds={"u": "vector", "v": "vector"}, out_kinds=("invariant",)),
+    Row("scale_vectors", vectors.scale_vectors_forward, vectors.scale_vectors_backward,
+        lambda rng: {"s": rng.normal(size=(5, 4)), "v": _vec(rng)}, ("s", "v"), _perm_nodes_equivariant(["s", "v"]),
+        kinds={"v": "vector"}, out_kinds=("vector",)),
+    # distances up to 6 with one inside the series region (x < 1e-3); d = 0 itself: tests/test_radial.py
+    Row("sine_rbf", radial.sine_rbf_forward, radial.sine_rbf_backward,
+        lambda rng: {"d": np.concatenate([[1e-4], rng.uniform(0.01, 6.0, size=8)]), "n_rbf": 6,
+                     "cutoff": 5.0}, ("d",)),
+]
+
+from refimpl.models import base  # noqa: E402
+
+REGISTRY += [
+    Row("atomref", base.atomref_forward, base.atomref_backward,
+        lambda rng: {"atomref": rng.normal(size=9), "Z": rng.integers(1, 9, size=7),
+                     "batch": np.array([0, 0, 0, 1, 1, 1, 1]), "num_graphs": 2}, ("atomref",)),
 ]

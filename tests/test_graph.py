@@ -58,7 +58,7 @@ def test_undirected_pairs_group_both_directions():
     rng = np.random.default_rng(1)
     ei = to_undirected(rng.integers(0, 8, size=(2, 20)))
     ei = ei[:, ei[0] != ei[1]][:, rng.permutation(np.count_nonzero(ei[0] != ei[1]))]
-    pair_edges, pair = undirected_pairs(ei, 8)
+    pair_edges, pair, _ = undirected_pairs(ei, 8)
     assert pair.shape == (ei.shape[1],) and pair_edges.shape == (2, ei.shape[1] // 2)
     # every edge maps to a pair with the same two atoms, and every pair has exactly its two edges
     assert np.array_equal(np.sort(ei, axis=0), np.sort(pair_edges[:, pair], axis=0))
@@ -69,7 +69,7 @@ def test_undirected_pairs_group_both_directions():
 
 
 def test_undirected_pairs_of_a_one_way_graph_and_of_no_edges():
-    pair_edges, pair = undirected_pairs(np.array([[0, 1, 2], [1, 2, 0]]), 3)
+    pair_edges, pair, _ = undirected_pairs(np.array([[0, 1, 2], [1, 2, 0]]), 3)
     assert np.array_equal(np.sort(pair), [0, 1, 2]) and np.array_equal(pair_edges[:, pair], [[0, 1, 2], [1, 2, 0]])
-    pair_edges, pair = undirected_pairs(np.zeros((2, 0), dtype=int), 3)
+    pair_edges, pair, _ = undirected_pairs(np.zeros((2, 0), dtype=int), 3)
     assert pair_edges.shape == (2, 0) and pair.shape == (0,)

@@ -186,10 +186,12 @@ def test_backward_rejects_a_dE_that_does_not_fit_the_energies():
     m = small_model()
     Z, pos, batch = two_molecules(np.random.default_rng(0))
     _, cache = m.forward(Z, pos, batch, radius_graph(pos, m.cutoff, batch), 2)
-    with pytest.raises(ValueError, match=r"^dE: expected shape \(2,\) \(the forward output's\), got \(3,\)"):
-        m.backward(np.ones(3), cache)
-    with pytest.raises(ValueError, match=r"^dE: expected finite values"):
-        m.backward(np.array([1.0, np.nan]), cache)
+    with pytest.raises(ValueError, match=r"^doutputs\['energy'\]: expected shape \(2,\) \(the forward output's\), got \(3,\)"):
+        m.backward({"energy": np.ones(3)}, cache)
+    with pytest.raises(ValueError, match=r"^doutputs\['energy'\]: expected finite values"):
+        m.backward({"energy": np.array([1.0, np.nan])}, cache)
+    with pytest.raises(ValueError, match=r"^doutputs: SchNet has no output\(s\) \['forces'\]"):
+        m.backward({"energy": np.ones(2), "forces": np.ones((18, 3))}, cache)
 
 
 def test_loss_rejects_mismatched_targets():
@@ -323,7 +325,7 @@ def test_filters_per_pair_equal_filters_per_edge():
     m = small_model(cutoff=2.5)
     pos = load_molecule("ethanol").pos + rng.normal(scale=0.1, size=(9, 3))
     ei = radius_graph(pos, 2.5)
-    pair_edges, pair = undirected_pairs(ei, 9)
+    pair_edges, pair, _ = undirected_pairs(ei, 9)
     assert pair_edges.shape[1] == ei.shape[1] // 2                 # a radius graph has both directions
     rbf_p, fcut_p = rng.normal(size=(pair_edges.shape[1], m.n_rbf)), rng.uniform(size=pair_edges.shape[1])
     h, dv = rng.normal(size=(9, m.n_atom_basis)), rng.normal(size=(9, m.n_atom_basis))

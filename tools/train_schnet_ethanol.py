@@ -36,7 +36,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from refimpl.data.md17 import Trajectory, load_ethanol  # noqa: E402
-from refimpl.pretrained import SCHNET_ETHANOL, save_schnet  # noqa: E402
+from refimpl.pretrained import SCHNET_ETHANOL, save_trained  # noqa: E402
 from refimpl.models.schnet import SchNet, fit_atomref  # noqa: E402
 from refimpl.train import evaluate, train  # noqa: E402
 
@@ -91,7 +91,7 @@ def main(argv=None):
             "mae_eV_and_eV_per_A": errors, "test_baseline_mean_energy_mae_eV": baseline_E,
             "history": {k: [v for h in hist for v in h[k]] for k in ("loss", "val_E_mae", "val_F_mae")},
             "script": "tools/train_schnet_ethanol.py"}
-    save_schnet(args.out, model, train_idx, val_idx, info)
+    save_trained(args.out, model, train_idx, val_idx, info)
     print(json.dumps({k: info[k] for k in ("seconds", "mae_eV_and_eV_per_A", "test_baseline_mean_energy_mae_eV")}))
     print(f"wrote {args.out}")
 

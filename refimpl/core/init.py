@@ -1,7 +1,7 @@
 """Seeded parameter initializers. Pass ``rng = np.random.default_rng(seed)``; never global state."""
 import numpy as np
 
-from refimpl.core.validate import check_positive_int
+from refimpl.core.validate import check_nonnegative_int, check_positive_int
 
 
 def _check_rng(rng):
@@ -11,9 +11,7 @@ def _check_rng(rng):
 
 def _check_fan(name, value):
     """A layer width: an integer >= 1 (the scales below divide by it)."""
-    if check_positive_int(name, value) < 1:
-        raise ValueError(f"{name}: expected an integer >= 1 (a layer width), got {value!r}")
-    return int(value)
+    return check_positive_int(name, value)
 
 
 def glorot_uniform(rng, fan_in, fan_out):
@@ -34,5 +32,5 @@ def he_normal(rng, fan_in, fan_out):
 def zeros(*shape):
     """A float64 array of zeros (biases). shape: non-negative integers, e.g. ``zeros(8)``."""
     for n in shape:
-        check_positive_int("shape", n)
+        check_nonnegative_int("shape", n)
     return np.zeros(shape)

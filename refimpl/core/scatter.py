@@ -14,7 +14,7 @@ from collections import OrderedDict
 import numpy as np
 import scipy.sparse
 
-from refimpl.core.validate import as_float_array, as_index_array, check_like, check_positive_int
+from refimpl.core.validate import as_float_array, as_index_array, check_like, check_nonnegative_int
 
 
 _MATRICES = OrderedDict()    # the most recently used summation matrices, by (dim_size, index)
@@ -57,7 +57,10 @@ def _check_scatter(src, index, dim_size):
     src = as_float_array("src", src)
     if src.ndim == 0:
         raise ValueError("src: expected at least one dimension (rows to scatter), got a scalar")
-    dim_size = check_positive_int("dim_size", dim_size)
+    dim_size = check_nonnegative_int("dim_size", dim_size)
+    if dim_size == 0 and np.size(index):
+        raise ValueError(f"dim_size: expected a positive integer (the number of output rows) for a nonempty "
+                         f"index, got 0")
     index = as_index_array("index", index, size=dim_size)
     if index.shape[0] != src.shape[0]:
         raise ValueError(f"index: expected length {src.shape[0]} (rows of src), got {index.shape[0]}")

@@ -69,11 +69,20 @@ def as_edge_index(edge_index, num_nodes=None):
     return as_index_array("edge_index", arr, size=num_nodes, ndim=2)
 
 
-def check_positive_int(name, value):
-    """Return ``value`` as an int, raising if it is not a non-negative integer."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {value!r}")
+def _check_int(name, value, lowest, expected):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < lowest:
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
     return int(value)
+
+
+def check_positive_int(name, value):
+    """Return ``value`` as an int, raising if it is not an integer >= 1 (a size, a count of steps)."""
+    return _check_int(name, value, 1, "a positive integer (>= 1)")
+
+
+def check_nonnegative_int(name, value):
+    """Return ``value`` as an int, raising if it is not an integer >= 0 (a count that may be zero)."""
+    return _check_int(name, value, 0, "a non-negative integer (>= 0)")
 
 
 def check_same_length(name_a, a, name_b, b, axis_a=0, axis_b=0):

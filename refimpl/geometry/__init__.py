@@ -9,3 +9,8 @@ from refimpl.geometry.displacement import (TINY, displacement_backward, displace
 from refimpl.geometry.transforms import (apply_transform, check_batch, inverse_permutation, permute_atoms,
                                          permute_edge_index, random_improper, random_orthogonal, random_permutation,
                                          random_rotation, random_translation, reflection, rotate_vectors)
+
+__all__ = ["TINY", "apply_transform", "check_batch", "displacement_backward", "displacement_forward",
+           "distance_backward", "distance_forward", "inverse_permutation", "permute_atoms", "permute_edge_index",
+           "random_improper", "random_orthogonal", "random_permutation", "random_rotation", "random_translation",
+           "reflection", "rotate_vectors", "unit_vector_backward", "unit_vector_forward"]

@@ -18,7 +18,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from refimpl.geometry import check_batch
-from refimpl.core.validate import as_float_array, check_flag, check_positive_int
+from refimpl.core.validate import as_float_array, check_flag, check_nonnegative_int, check_positive_int
 
 EMPTY_EDGES = np.zeros((2, 0), dtype=np.int64)
 
@@ -75,7 +75,7 @@ def _squared_distances(pos, j, i):
 
 
 def _check_max_neighbors(max_num_neighbors):
-    return None if max_num_neighbors is None else check_positive_int("max_num_neighbors", max_num_neighbors)
+    return None if max_num_neighbors is None else check_nonnegative_int("max_num_neighbors", max_num_neighbors)
 
 
 def _finish(src, tgt, d2, n, self_loops, max_num_neighbors):
@@ -124,7 +124,7 @@ def radius_graph_naive(pos, cutoff, batch=None, self_loops=False, max_num_neighb
     max_num_neighbors = _check_max_neighbors(max_num_neighbors)
     n = pos.shape[0]
     batch = _check_batch(batch, n)
-    block = max(2**22 // max(n, 1), 1) if block is None else max(check_positive_int("block", block), 1)
+    block = max(2**22 // max(n, 1), 1) if block is None else check_positive_int("block", block)
     src, tgt, dist2 = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)], [np.zeros(0)]
     for start in range(0, n, block):         # a loop over blocks of targets, for memory only
         i = np.arange(start, min(start + block, n))
@@ -147,7 +147,7 @@ def knn_graph(pos, k, batch=None, self_loops=False):
     Returns edge_index (2, E) int64 sorted by target then source; E = N k when every graph has > k atoms.
     """
     pos = _check_pos(pos)
-    k, self_loops = check_positive_int("k", k), check_flag("self_loops", self_loops)
+    k, self_loops = check_nonnegative_int("k", k), check_flag("self_loops", self_loops)
     n = pos.shape[0]
     batch = _check_batch(batch, n)
     if n == 0 or k == 0:

@@ -105,8 +105,6 @@ def _symmetry_error(fn, Z, pos, group, rng, trials, batch, per_atom, vector, pse
     Z, pos, batch = _check_inputs(Z, pos, batch)
     _check_group(group)
     trials = check_positive_int("trials", trials)
-    if trials == 0:
-        raise ValueError("trials: expected at least 1")
     out = _call(fn, Z, pos, batch)
     _check_output(out, pos.shape[0], per_atom, vector)
     worst = 0.0

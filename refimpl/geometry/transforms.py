@@ -14,7 +14,7 @@ convention: after permuting, new atom k is old atom ``perm[k]`` (``new = old[per
 """
 import numpy as np
 
-from refimpl.core.validate import as_edge_index, as_float_array, as_index_array, check_positive_int
+from refimpl.core.validate import as_edge_index, as_float_array, as_index_array, check_nonnegative_int, check_positive_int
 
 
 
@@ -92,7 +92,7 @@ def random_permutation(rng, n, batch=None):
     With ``batch`` (n,) sorted, atoms are shuffled only within their own graph, so the
     permuted batch vector ``batch[perm]`` equals ``batch`` and stays sorted. Returns (n,) int64.
     """
-    n = check_positive_int("n", n)
+    n = check_nonnegative_int("n", n)
     if batch is None:
         return rng.permutation(n).astype(np.int64)
     batch = check_batch(batch, n)

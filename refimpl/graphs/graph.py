@@ -12,6 +12,8 @@ indices of graph g are shifted by the number of nodes before it.
 from dataclasses import dataclass, field
 from typing import Optional
 
+from collections import namedtuple
+
 import numpy as np
 
 from refimpl.core.validate import as_edge_index, as_float_array, as_index_array
@@ -101,19 +103,27 @@ def to_undirected(edge_index):
     return np.ascontiguousarray(both)
 
 
+Pairs = namedtuple("Pairs", ["edges", "pair", "sign"])
+
+
 def undirected_pairs(edge_index, num_nodes):
     """Group edges by unordered atom pair: j -> i and i -> j belong to the pair {i, j}.
 
-    edge_index: (2, E); num_nodes: N. Returns (pair_edges, pair): pair_edges (2, P) holds one edge of
-    each pair (its first in edge order) and pair (E,) gives, for each edge, the column of its pair in
-    pair_edges. Whatever depends only on the distance (SchNet's filters) can then be computed once
-    per pair, P ~ E / 2 rows, and read back for every edge as ``values[pair]``.
+    edge_index: (2, E); num_nodes: N. Returns ``Pairs(edges, pair, sign)``: edges (2, P) holds one
+    edge of each pair (its first in edge order), pair (E,) gives, for each edge, the column of its pair
+    in edges, and sign (E,) is +1.0 where the edge runs as its pair's edge and -1.0 where it runs the
+    other way. Whatever depends only on the distance (SchNet's and PaiNN's filters) can then be
+    computed once per pair, P ~ E / 2 rows, and read back for every edge as ``values[pair]``; a
+    direction vector flips with the edge, u_ji = -u_ij, so per edge it is ``sign[:, None] * u[pair]``.
     """
     edge_index = as_edge_index(edge_index, num_nodes=num_nodes)
     j, i = edge_index
     key = np.minimum(i, j) * num_nodes + np.maximum(i, j)
     _, first, pair = np.unique(key, return_index=True, return_inverse=True)
-    return np.ascontiguousarray(edge_index[:, first]), pair.reshape(-1)
+    pair = pair.reshape(-1)
+    edges = np.ascontiguousarray(edge_index[:, first])
+    sign = np.where(edges[0, pair] == j, 1.0, -1.0)
+    return Pairs(edges, pair, sign)
 
 
 def add_self_loops(edge_index, num_nodes):

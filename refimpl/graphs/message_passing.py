@@ -19,7 +19,7 @@ import numpy as np
 from refimpl.core import scatter
 from refimpl.graphs.graph import add_self_loops
 from refimpl.core.layers import linear_backward, linear_forward
-from refimpl.core.validate import as_edge_index, as_float_array, as_index_array, check_flag, check_like, check_positive_int
+from refimpl.core.validate import as_edge_index, as_float_array, as_index_array, check_flag, check_like, check_nonnegative_int
 
 
 # ----------------------------------------------------------------------------- basic layer
@@ -61,7 +61,7 @@ def gcn_norm(edge_index, num_nodes, self_loops=True):
     Returns (edge_index (2, E'), edge_weight (E',)). Isolated nodes without
     self-loops get no edges, so no division by zero occurs.
     """
-    num_nodes = check_positive_int("num_nodes", num_nodes)
+    num_nodes = check_nonnegative_int("num_nodes", num_nodes)
     edge_index = as_edge_index(edge_index, num_nodes=num_nodes)
     if check_flag("self_loops", self_loops):
         edge_index = add_self_loops(edge_index, num_nodes)
@@ -112,7 +112,7 @@ def _check_pool(h, batch, num_graphs):
     need = int(batch.max()) + 1 if batch.size else 0
     if num_graphs is None:
         return h, batch, need
-    num_graphs = check_positive_int("num_graphs", num_graphs)
+    num_graphs = check_nonnegative_int("num_graphs", num_graphs)
     if num_graphs < need:
         raise ValueError(f"num_graphs: expected at least {need} (max(batch) + 1), got {num_graphs}")
     return h, batch, num_graphs

@@ -16,10 +16,9 @@ network, the most expensive block.
 The model adds a per-element energy offset, E_g += sum_{i in g} atomref[Z_i]
 (a per-atom mean is the special case of equal offsets).
 
-Forces are F = -dE/dpos by the hand-written backward. Training on forces needs
-d(loss)/d(params) through the forces, a second derivative; ``SchNet.loss_and_grads`` gets it
-as a Hessian-vector product by central differences of the parameter gradient along the
-force-error direction (see its docstring).
+Forces are F = -dE/dpos by the hand-written backward. The model base (``refimpl.models.base.Model``)
+gives ``energy_and_forces``, the energy+force loss ``loss_and_grads`` (its force term a Hessian-vector
+product by central differences of this backward), save/load and ``fit_atomref``.
 
 Parameter names and the references (our W is (in, out): the torch ``weight`` is W.T):
 
@@ -42,14 +41,15 @@ keeps 32 per atom), no energy standard-deviation scale, and ``atomref`` is a tra
 import numpy as np
 
 from refimpl.core import init
-from refimpl.geometry import check_batch, displacement_backward, displacement_forward, distance_backward, distance_forward
+from refimpl.models.base import (Model, atomref_backward, atomref_forward, check_doutput, check_sizes,  # noqa: F401
+                                 fit_atomref, register_model)
+from refimpl.geometry import displacement_backward, displacement_forward, distance_backward, distance_forward
 from refimpl.graphs.graph import undirected_pairs
 from refimpl.core.layers import linear_backward, linear_forward, shifted_softplus_backward, shifted_softplus_forward
 from refimpl.nn.cutoffs import cosine_cutoff_backward, cosine_cutoff_forward
-from refimpl.geometry.radius import radius_graph
 from refimpl.nn.radial import gaussian_rbf_backward, gaussian_rbf_forward
 from refimpl.core.scatter import gather_backward, gather_forward, scatter_sum_backward, scatter_sum_forward
-from refimpl.core.validate import as_float_array, as_index_array, check_like, check_positive_int
+from refimpl.core.validate import as_float_array, check_like
 
 
 # ----------------------------------------------------------------------------- filter network
@@ -166,7 +166,8 @@ FILTER_KEYS = ("filter.0.W", "filter.0.b", "filter.1.W", "filter.1.b", "in2f.W",
 READOUT_KEYS = ("readout.0.W", "readout.0.b", "readout.1.W", "readout.1.b")
 
 
-class SchNet:
+@register_model("schnet")
+class SchNet(Model):
     """SchNet energy model E(Z, pos) with forces -dE/dpos; ``params`` maps names to float64 arrays.
 
     n_atom_basis: F, atom feature size; n_filters: Ff, filter size; n_interactions: T;
@@ -174,17 +175,19 @@ class SchNet:
     seed: initialization (Glorot-uniform weights, zero biases, N(0, 1) embedding).
     """
 
+    OUTPUTS = {"energy": "graph_scalar"}
+
     def __init__(self, n_atom_basis=64, n_filters=64, n_interactions=3, n_rbf=20, cutoff=5.0, max_z=100, seed=0):
-        for name, value, lowest in [("n_atom_basis", n_atom_basis, 2), ("n_filters", n_filters, 1),
-                                    ("n_interactions", n_interactions, 1), ("n_rbf", n_rbf, 2), ("max_z", max_z, 2)]:
-            if check_positive_int(name, value) < lowest:
-                raise ValueError(f"{name}: expected an integer >= {lowest}, got {value}")
-        if not isinstance(cutoff, (int, float, np.integer, np.floating)) or not 0 < cutoff < np.inf:
-            raise ValueError(f"cutoff: expected a finite number > 0 (Angstrom), got {cutoff!r}")
-        cutoff = float(cutoff)
+        check_sizes(n_atom_basis=(n_atom_basis, 2), n_filters=(n_filters, 1), n_interactions=(n_interactions, 1),
+                    n_rbf=(n_rbf, 2))
+        super().__init__(cutoff, max_z)
         self.n_atom_basis, self.n_filters, self.n_interactions = n_atom_basis, n_filters, n_interactions
-        self.n_rbf, self.cutoff, self.max_z = n_rbf, cutoff, max_z
+        self.n_rbf, self.seed = n_rbf, seed
         self.params = self._init_params(np.random.default_rng(seed))
+
+    def config(self):
+        return {"n_atom_basis": self.n_atom_basis, "n_filters": self.n_filters, "n_interactions": self.n_interactions,
+                "n_rbf": self.n_rbf, "cutoff": self.cutoff, "max_z": self.max_z, "seed": self.seed}
 
     def _init_params(self, rng):
         F, Ff, K, Fh = self.n_atom_basis, self.n_filters, self.n_rbf, self.n_atom_basis // 2
@@ -202,25 +205,11 @@ class SchNet:
         p["atomref"] = init.zeros(self.max_z)
         return p
 
-    # --------------------------------------------------------------------- inputs
-    def _check_inputs(self, Z, pos, batch):
-        """Validate; returns (Z (N,), pos (N, 3), batch (N,), number of graphs G)."""
-        pos = as_float_array("pos", pos, shape=(None, 3))
-        Z = as_index_array("Z", Z)
-        if Z.shape[0] != pos.shape[0]:
-            raise ValueError(f"Z: expected one atomic number per row of pos ({pos.shape[0]}), got {Z.shape[0]}")
-        if Z.size and (Z.min() < 1 or Z.max() >= self.max_z):
-            raise ValueError(f"Z: expected atomic numbers in [1, {self.max_z - 1}], got min {Z.min()}, max {Z.max()}")
-        if pos.shape[0] == 0:
-            raise ValueError("pos: expected at least one atom, got shape (0, 3)")
-        batch = np.zeros(pos.shape[0], dtype=np.int64) if batch is None else check_batch(batch, pos.shape[0])
-        return Z, pos, batch, int(batch[-1]) + 1
-
     # --------------------------------------------------------------------- forward / backward
     def forward(self, Z, pos, batch, edge_index, num_graphs):
-        """Energies E (G,) of validated inputs on a given graph; returns (E, cache)."""
+        """Energies of validated inputs on a given graph; returns ({"energy": E (G,)}, cache)."""
         p = self.params
-        pair_edges, pair = undirected_pairs(edge_index, pos.shape[0])   # distances and filters once per pair
+        pair_edges, pair, _ = undirected_pairs(edge_index, pos.shape[0])   # distances and filters once per pair
         r, c_r = displacement_forward(pos, pair_edges)
         d, c_d = distance_forward(r)
         rbf, c_rbf = gaussian_rbf_forward(d, self.n_rbf, self.cutoff)
@@ -233,20 +222,20 @@ class SchNet:
             h = h + v
             c_int.append(c)
         E, c_out = readout_forward(h, batch, num_graphs, *(p[k] for k in READOUT_KEYS))
-        offset, c_ref = scatter_sum_forward(p["atomref"][Z], batch, num_graphs)
+        offset, c_ref = atomref_forward(p["atomref"], Z, batch, num_graphs)
         E = E + offset
-        return E, (c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z, E.shape)
+        return {"energy": E}, (c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, E.shape)
 
-    def backward(self, dE, cache):
-        """Given dL/dE (G,), returns (grads dict shaped like params, dL/dpos (N, 3)).
+    def backward(self, doutputs, cache):
+        """Given {"energy": dL/dE (G,)}, returns (grads dict shaped like params, dL/dpos (N, 3)).
 
         dE is checked (shape and finiteness) once here; the gradients computed from it go down
         the sub-blocks with shape checks only (``fast``), which keeps this hot loop cheap.
         """
-        c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, Z, E_shape = cache
-        dE = check_like("dE", dE, E_shape)
+        c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, E_shape = cache
+        dE = check_doutput("doutputs['energy']", self._doutputs(**doutputs).get("energy"), E_shape)
         fast = {"check_finite": False}
-        grads = {"atomref": np.bincount(Z, weights=scatter_sum_backward(dE, c_ref, **fast), minlength=self.max_z)}
+        grads = {"atomref": atomref_backward(dE, c_ref, **fast)}
         dh, *g_out = readout_backward(dE, c_out, **fast)
         grads.update(zip(READOUT_KEYS, g_out))
         drbf, dfcut = 0.0, 0.0
@@ -258,73 +247,3 @@ class SchNet:
         dd = gaussian_rbf_backward(drbf, c_rbf, **fast) + cosine_cutoff_backward(dfcut, c_cut, **fast)
         dpos = displacement_backward(distance_backward(dd, c_d, **fast), c_r, **fast)
         return grads, dpos
-
-    # --------------------------------------------------------------------- public interface
-    def energy_and_forces(self, Z, pos, batch=None):
-        """Energies (G,) in eV and forces -dE/dpos (N, 3) in eV/Angstrom.
-
-        Z: (N,) atomic numbers; pos: (N, 3) Angstrom; batch: (N,) sorted graph ids or None.
-        """
-        Z, pos, batch, G = self._check_inputs(Z, pos, batch)
-        edge_index = radius_graph(pos, self.cutoff, batch)
-        E, cache = self.forward(Z, pos, batch, edge_index, G)
-        _, dpos = self.backward(np.ones(G), cache)
-        return E, -dpos
-
-    def loss_and_grads(self, batch_data, w_energy=1.0, w_forces=1.0, hvp_step=1e-5):
-        """Energy + force loss and its gradient with respect to every parameter.
-
-        L = w_E mean_g (E_g - E_g^ref)^2 + w_F mean_{a,k} (F_ak - F_ak^ref)^2
-
-        batch_data: dict with Z (N,), pos (N, 3), batch (N,), E (G,), F (N, 3).
-        The force term needs dF/dtheta = -d^2E/(dpos dtheta). With g = dL/dF (N, 3) and
-        grad_theta(x; w) = d(sum_g w_g E_g)/dtheta at positions x,
-
-            dL_F/dtheta = -sum_a g_a . d^2E/(dpos_a dtheta) ~= -[grad_theta(pos + h u; 1) - grad_theta(pos - h u; 1)] * s / (2h)
-
-        with u = g / s, s = max |g|: a Hessian-vector product by central differences (error
-        O(h^2)). The energy term, grad_theta(pos; a) with a_g = dL/dE_g, rides along in the same
-        two passes, since [grad_theta(pos + h u; a) + grad_theta(pos - h u; a)] / 2 equals it up
-        to O(h^2) and the backward pass is linear in its weights. So a step costs three forward
-        and three backward passes: one at ``pos`` for the forces, one at each of pos +- h u for
-        the whole parameter gradient, with per-graph weights a/2 -+ s/(2h). The two extra passes
-        reuse the graph of ``pos`` (an edge crossing the cutoff within h changes E by O(h^2),
-        since f_cut and f_cut' vanish there). Returns (loss, grads).
-        """
-        missing = [k for k in ("Z", "pos", "E", "F") if k not in batch_data]
-        if missing:
-            raise ValueError(f"batch_data: expected keys Z, pos, batch, E, F; missing {missing}")
-        Z, pos, batch, G = self._check_inputs(batch_data["Z"], batch_data["pos"], batch_data.get("batch"))
-        E_ref = as_float_array("batch_data['E']", batch_data["E"], shape=(G,))
-        F_ref = as_float_array("batch_data['F']", batch_data["F"], shape=pos.shape)
-        edge_index = radius_graph(pos, self.cutoff, batch)
-        E, cache = self.forward(Z, pos, batch, edge_index, G)
-        _, dpos = self.backward(np.ones(G), cache)
-        dE_err, dF_err = E - E_ref, -dpos - F_ref
-        loss = w_energy * np.mean(dE_err**2) + w_forces * np.mean(dF_err**2)
-        a = w_energy * 2.0 * dE_err / G                                # dL/dE
-        g = w_forces * 2.0 * dF_err / dF_err.size                      # dL/dF
-        scale = np.abs(g).max()
-        if scale == 0:                                                 # no force term: one more backward
-            return float(loss), self.backward(a, cache)[0]
-        u, c = g / scale, scale / (2.0 * hvp_step)
-        grads = self.backward(0.5 * a - c, self.forward(Z, pos + hvp_step * u, batch, edge_index, G)[1])[0]
-        g_minus = self.backward(0.5 * a + c, self.forward(Z, pos - hvp_step * u, batch, edge_index, G)[1])[0]
-        for k in grads:
-            grads[k] += g_minus[k]
-        return float(loss), grads
-
-
-def fit_atomref(model, Z, E, batch):
-    """Set ``model.params['atomref']`` to the least-squares per-element energies.
-
-    Solves min ||C a - E||^2, C[g, z] = number of atoms of element z in graph g, taking the
-    minimum-norm solution (with one composition, as in a single-molecule dataset, only
-    the sum over the molecule is determined). Z: (N,); E: (G,) eV; batch: (N,). Returns a (max_z,).
-    """
-    Z, _, batch, G = model._check_inputs(Z, np.zeros((len(Z), 3)), batch)
-    E = as_float_array("E", E, shape=(G,))
-    counts = np.bincount(batch * model.max_z + Z, minlength=G * model.max_z).reshape(G, model.max_z)
-    a = np.linalg.lstsq(counts, E, rcond=None)[0]
-    model.params["atomref"][:] = a
-    return a

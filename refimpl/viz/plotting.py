@@ -10,7 +10,7 @@ import numpy as np
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import shortest_path
 
-from refimpl.core.validate import as_edge_index, as_float_array, check_positive_int
+from refimpl.core.validate import as_edge_index, as_float_array, check_nonnegative_int, check_positive_int
 
 
 def project_to_plane(pos, tilt=0.0):
@@ -30,7 +30,7 @@ def project_to_plane(pos, tilt=0.0):
 
 def hop_distances(edge_index, num_nodes):
     """Shortest-path length in edges between every pair of nodes (inf if unreachable). Returns (N, N)."""
-    num_nodes = check_positive_int("num_nodes", num_nodes)
+    num_nodes = check_nonnegative_int("num_nodes", num_nodes)
     edge_index = as_edge_index(edge_index, num_nodes=num_nodes)
     A = coo_matrix((np.ones(edge_index.shape[1]), (edge_index[1], edge_index[0])), shape=(num_nodes, num_nodes))
     return shortest_path(A.tocsr(), unweighted=True, directed=False)

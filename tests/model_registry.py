@@ -1,0 +1,38 @@
+"""The model registry: one row per model class; ``test_models.py`` tests every row the same way.
+
+A row says how to build a small, seeded instance (float64, a few features, random weights large
+enough that every term matters) and what symmetry the model has. Adding a model means adding one
+row here; ``test_every_registered_model_has_a_row`` fails otherwise.
+"""
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class ModelRow:
+    name: str
+    make: Callable                 # make() -> a model on refimpl.models.base.Model
+    reflections: bool = True       # invariant (energies) / equivariant (vectors) under reflections: E(3)
+    tol: float = 1e-10             # relative symmetry tolerance in float64
+    loss_tol: float = 1e-6         # relative error of the loss gradient against finite differences
+
+
+def _perturb(model, rng, scale=0.3):
+    """Random nonzero values for parameters initialised at zero (biases), so that every term counts."""
+    for v in model.params.values():
+        if not v.any():
+            v[...] = scale * rng.normal(size=v.shape)
+    return model
+
+
+def _schnet():
+    from refimpl.models.schnet import SchNet
+    return _perturb(SchNet(n_atom_basis=8, n_filters=6, n_interactions=2, n_rbf=6, cutoff=4.0, max_z=10, seed=1),
+                    np.random.default_rng(1))
+
+
+MODEL_ROWS = [
+    ModelRow("schnet", _schnet),
+]
