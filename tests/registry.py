@@ -244,13 +244,10 @@ def _cfconv_inputs(rng):
             "edge_index": random_graph(rng, 5, 12), "W_in2f": rng.normal(size=(4, 3))}
 
 
-_INTERACTION_W = ("W_f0", "b_f0", "W_f1", "b_f1", "W_in2f", "W_o0", "b_o0", "W_o1", "b_o1")
-
-
 def _interaction_inputs(rng):
-    return {"h": rng.normal(size=(5, 4)), **_schnet_edges(rng),
-            **_weights(rng, W_f0=(4, 3), b_f0=(3,), W_f1=(3, 3), b_f1=(3,), W_in2f=(4, 3),
-                       W_o0=(3, 4), b_o0=(4,), W_o1=(4, 4), b_o1=(4,))}
+    p = {"filter.0.W": (4, 3), "filter.0.b": (3,), "filter.1.W": (3, 3), "filter.1.b": (3,), "in2f.W": (4, 3),
+         "f2out.0.W": (3, 4), "f2out.0.b": (4,), "f2out.1.W": (4, 4), "f2out.1.b": (4,)}
+    return {"h": rng.normal(size=(5, 4)), **_schnet_edges(rng), "p": _weights(rng, **p)}
 
 
 def _interaction_pair_inputs(rng):
@@ -264,7 +261,7 @@ def _interaction_pair_inputs(rng):
 
 def _readout_inputs(rng):
     return {"h": rng.normal(size=(9, 4)), "batch": np.array([0, 0, 0, 1, 1, 2, 2, 2, 2]), "num_graphs": 4,
-            **_weights(rng, W0=(4, 2), b0=(2,), W1=(2, 1), b1=(1,))}
+            "p": _weights(rng, **{"0.W": (4, 2), "0.b": (2,), "1.W": (2, 1), "1.b": (1,)})}
 
 
 REGISTRY += [
@@ -276,11 +273,11 @@ REGISTRY += [
     Row("schnet_cfconv", schnet.cfconv_forward, schnet.cfconv_backward, _cfconv_inputs,
         ("x", "W_ij", "W_in2f"), _perm_nodes_equivariant(["x"], "edge_index")),
     Row("schnet_interaction", schnet.interaction_forward, schnet.interaction_backward, _interaction_inputs,
-        ("h", "rbf", "fcut", *_INTERACTION_W), _perm_nodes_equivariant(["h"], "edge_index")),
+        ("h", "rbf", "fcut", "p"), _perm_nodes_equivariant(["h"], "edge_index")),
     Row("schnet_interaction_pairs", schnet.interaction_forward, schnet.interaction_backward, _interaction_pair_inputs,
-        ("h", "rbf", "fcut", *_INTERACTION_W), _perm_nodes_equivariant(["h"], "edge_index")),
+        ("h", "rbf", "fcut", "p"), _perm_nodes_equivariant(["h"], "edge_index")),
     Row("schnet_readout", schnet.readout_forward, schnet.readout_backward, _readout_inputs,
-        ("h", "W0", "b0", "W1", "b1"), _perm_pool),
+        ("h", "p"), _perm_pool),
 ]
 
 

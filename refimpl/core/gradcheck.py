@@ -46,6 +46,8 @@ def check_layer_gradients(forward, backward, inputs, wrt, rng, eps=1e-6):
     forward(**inputs) -> (out, cache); backward(dout, cache) -> one gradient or a
     tuple of them; ``wrt`` names the input each returned gradient belongs to, in
     the same order (``None`` for a returned value to skip, e.g. a missing bias).
+    A gradient returned as a dict belongs to an input that is a dict of arrays (a block's
+    parameters by name); each entry is checked, reported as ``name.key``.
     The scalar checked is ``sum(out * dout)`` for a random ``dout``.
     Returns {name: relative error}.
     """
@@ -60,10 +62,15 @@ def check_layer_gradients(forward, backward, inputs, wrt, rng, eps=1e-6):
     for name, g in zip(wrt, grads):
         if name is None:
             continue
-        x = inputs[name]
 
         def f():
             return float(np.sum(forward(**inputs)[0] * dout))
 
-        errors[name] = rel_error(g, numerical_gradient(f, x, eps))
+        if isinstance(g, dict):
+            if set(g) != set(inputs[name]):
+                raise ValueError(f"backward: gradient keys {sorted(g)} differ from the keys of input {name!r}")
+            for key, gk in g.items():
+                errors[f"{name}.{key}"] = rel_error(gk, numerical_gradient(f, inputs[name][key], eps))
+        else:
+            errors[name] = rel_error(g, numerical_gradient(f, inputs[name], eps))
     return errors

@@ -56,6 +56,17 @@ def check_sizes(**sizes):
             raise ValueError(f"{name}: expected an integer >= {lowest}, got {value}")
 
 
+def subdict(params, prefix):
+    """The parameters under ``prefix``, renamed without it: ``subdict(p, "readout.")["0.W"] is p["readout.0.W"]``
+    (the same arrays, not copies). Blocks take their parameters this way, by name, not by position."""
+    return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
+
+
+def prefixed(prefix, grads):
+    """The inverse of ``subdict`` for a block's gradient dict: names with ``prefix`` put back."""
+    return {prefix + k: v for k, v in grads.items()}
+
+
 # ----------------------------------------------------------------------------- atom reference energies
 def atomref_forward(atomref, Z, batch, num_graphs):
     """Per-element energy offsets summed per graph: ``E0_g = sum_{i in g} atomref[Z_i]``. Returns (G,)."""

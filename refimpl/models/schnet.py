@@ -42,7 +42,7 @@ import numpy as np
 
 from refimpl.core import init
 from refimpl.models.base import (Model, atomref_backward, atomref_forward, check_doutput, check_sizes,  # noqa: F401
-                                 fit_atomref, register_model)
+                                 fit_atomref, prefixed, register_model, subdict)
 from refimpl.geometry import displacement_backward, displacement_forward, distance_backward, distance_forward
 from refimpl.graphs.graph import undirected_pairs
 from refimpl.core.layers import linear_backward, linear_forward, shifted_softplus_backward, shifted_softplus_forward
@@ -99,71 +99,73 @@ def cfconv_backward(dy, cache, *, check_finite=True):
 
 
 # ----------------------------------------------------------------------------- interaction
-def interaction_forward(h, rbf, fcut, edge_index, W_f0, b_f0, W_f1, b_f1, W_in2f, W_o0, b_o0, W_o1, b_o1,
-                        pair=None):
+def interaction_forward(h, rbf, fcut, edge_index, p, pair=None):
     """SchNet interaction: filters, cfconv, then ``v = ssp(y W_o0 + b_o0) W_o1 + b_o1`` (f2out).
 
     h: (N, F); rbf: (E, K) and fcut: (E,) per edge, or (P, K) and (P,) per atom pair with
     pair: (E,) the pair of each edge (``graph.undirected_pairs``: a filter depends only on the
     distance, so the two edges of a pair share it and it is computed once); edge_index: (2, E);
-    filter W_f0 (K, Ff), W_f1 (Ff, Ff); W_in2f (F, Ff); W_o0 (Ff, F), W_o1 (F, F); biases match.
+    p: this interaction's parameters by name (``INTERACTION_SHAPES``): filter.0.W (K, Ff),
+    filter.1.W (Ff, Ff), in2f.W (F, Ff), f2out.0.W (Ff, F), f2out.1.W (F, F), biases to match.
     Returns the update v: (N, F) (the model adds it: h <- h + v).
     """
-    W_ij, c_f = filter_network_forward(rbf, fcut, W_f0, b_f0, W_f1, b_f1)
+    W_ij, c_f = filter_network_forward(rbf, fcut, p["filter.0.W"], p["filter.0.b"], p["filter.1.W"], p["filter.1.b"])
     c_p = None
     if pair is not None:
         W_ij, c_p = gather_forward(W_ij, pair)                 # per pair -> per edge
-    y, c_c = cfconv_forward(h, W_ij, edge_index, W_in2f)
-    a, c_o0 = linear_forward(y, W_o0, b_o0)
+    y, c_c = cfconv_forward(h, W_ij, edge_index, p["in2f.W"])
+    a, c_o0 = linear_forward(y, p["f2out.0.W"], p["f2out.0.b"])
     s, c_s = shifted_softplus_forward(a)
-    v, c_o1 = linear_forward(s, W_o1, b_o1)
+    v, c_o1 = linear_forward(s, p["f2out.1.W"], p["f2out.1.b"])
     return v, (c_f, c_p, c_c, c_o0, c_s, c_o1, v.shape)
 
 
 def interaction_backward(dv, cache, *, check_finite=True):
-    """dv: (N, F). Returns (dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1).
+    """dv: (N, F). Returns (dh (N, F), drbf, dfcut, dp: a dict of parameter gradients named as p).
 
     Only dv's finiteness is tested (unless check_finite=False); the gradients computed from it
     inside are passed on with shape checks only.
     """
     c_f, c_p, c_c, c_o0, c_s, c_o1, v_shape = cache
-    ds, dW_o1, db_o1 = linear_backward(check_like("dv", dv, v_shape, check_finite), c_o1, check_finite=False)
-    dy, dW_o0, db_o0 = linear_backward(shifted_softplus_backward(ds, c_s, check_finite=False), c_o0,
-                                       check_finite=False)
-    dh, dW_ij, dW_in2f = cfconv_backward(dy, c_c, check_finite=False)
+    dp = {}
+    ds, dp["f2out.1.W"], dp["f2out.1.b"] = linear_backward(check_like("dv", dv, v_shape, check_finite), c_o1,
+                                                           check_finite=False)
+    dy, dp["f2out.0.W"], dp["f2out.0.b"] = linear_backward(shifted_softplus_backward(ds, c_s, check_finite=False),
+                                                           c_o0, check_finite=False)
+    dh, dW_ij, dp["in2f.W"] = cfconv_backward(dy, c_c, check_finite=False)
     if c_p is not None:
         dW_ij = gather_backward(dW_ij, c_p, check_finite=False)   # a pair's filter gets both edges' gradients
-    drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1 = filter_network_backward(dW_ij, c_f, check_finite=False)
-    return dh, drbf, dfcut, dW_f0, db_f0, dW_f1, db_f1, dW_in2f, dW_o0, db_o0, dW_o1, db_o1
+    drbf, dfcut, *g_f = filter_network_backward(dW_ij, c_f, check_finite=False)
+    dp.update(zip(("filter.0.W", "filter.0.b", "filter.1.W", "filter.1.b"), g_f))
+    return dh, drbf, dfcut, dp
 
 
 # ----------------------------------------------------------------------------- readout
-def readout_forward(h, batch, num_graphs, W0, b0, W1, b1):
+def readout_forward(h, batch, num_graphs, p):
     """Atomwise energies summed per graph: ``E_g = sum_{i in g} ssp(h_i W0 + b0) W1 + b1``.
 
-    h: (N, F); batch: (N,) graph ids; num_graphs: G; W0: (F, F/2); b0: (F/2,); W1: (F/2, 1);
-    b1: (1,). Returns E: (G,).
+    h: (N, F); batch: (N,) graph ids; num_graphs: G; p: {"0.W": (F, F/2), "0.b": (F/2,), "1.W": (F/2, 1),
+    "1.b": (1,)}. Returns E: (G,).
     """
-    a, c0 = linear_forward(h, W0, b0)
+    a, c0 = linear_forward(h, p["0.W"], p["0.b"])
     s, cs = shifted_softplus_forward(a)
-    e_atom, c1 = linear_forward(s, W1, b1)
+    e_atom, c1 = linear_forward(s, p["1.W"], p["1.b"])
     E, c_sum = scatter_sum_forward(e_atom[:, 0], batch, num_graphs)
     return E, (c0, cs, c1, c_sum, E.shape)
 
 
 def readout_backward(dE, cache, *, check_finite=True):
-    """dE: (G,). Returns (dh (N, F), dW0, db0, dW1, db1)."""
+    """dE: (G,). Returns (dh (N, F), dp: gradients named as p)."""
     c0, cs, c1, c_sum, E_shape = cache
     de_atom = scatter_sum_backward(check_like("dE", dE, E_shape, check_finite), c_sum, check_finite=False)[:, None]
-    ds, dW1, db1 = linear_backward(de_atom, c1, check_finite=False)
-    dh, dW0, db0 = linear_backward(shifted_softplus_backward(ds, cs, check_finite=False), c0, check_finite=False)
-    return dh, dW0, db0, dW1, db1
+    dp = {}
+    ds, dp["1.W"], dp["1.b"] = linear_backward(de_atom, c1, check_finite=False)
+    dh, dp["0.W"], dp["0.b"] = linear_backward(shifted_softplus_backward(ds, cs, check_finite=False), c0,
+                                               check_finite=False)
+    return dh, dp
 
 
 # ----------------------------------------------------------------------------- the model
-FILTER_KEYS = ("filter.0.W", "filter.0.b", "filter.1.W", "filter.1.b", "in2f.W",
-               "f2out.0.W", "f2out.0.b", "f2out.1.W", "f2out.1.b")   # order of interaction_forward
-READOUT_KEYS = ("readout.0.W", "readout.0.b", "readout.1.W", "readout.1.b")
 
 
 @register_model("schnet")
@@ -195,11 +197,10 @@ class SchNet(Model):
         shapes = {"filter.0.W": (K, Ff), "filter.1.W": (Ff, Ff), "in2f.W": (F, Ff),
                   "f2out.0.W": (Ff, F), "f2out.1.W": (F, F)}
         for t in range(self.n_interactions):
-            for key in FILTER_KEYS:
-                if key.endswith(".W"):
-                    p[f"interactions.{t}.{key}"] = init.glorot_uniform(rng, *shapes[key])
-                else:
-                    p[f"interactions.{t}.{key}"] = init.zeros(shapes[key[:-1] + "W"][1])
+            for key, (n_in, n_out) in shapes.items():
+                p[f"interactions.{t}.{key}"] = init.glorot_uniform(rng, n_in, n_out)
+                if key != "in2f.W":                                   # in2f has no bias
+                    p[f"interactions.{t}.{key[:-1]}b"] = init.zeros(n_out)
         p["readout.0.W"], p["readout.0.b"] = init.glorot_uniform(rng, F, Fh), init.zeros(Fh)
         p["readout.1.W"], p["readout.1.b"] = init.glorot_uniform(rng, Fh, 1), init.zeros(1)
         p["atomref"] = init.zeros(self.max_z)
@@ -217,11 +218,10 @@ class SchNet(Model):
         h, c_emb = gather_forward(p["embedding"], Z)
         c_int = []
         for t in range(self.n_interactions):
-            v, c = interaction_forward(h, rbf, fcut, edge_index, *(p[f"interactions.{t}.{k}"] for k in FILTER_KEYS),
-                                       pair=pair)
+            v, c = interaction_forward(h, rbf, fcut, edge_index, subdict(p, f"interactions.{t}."), pair=pair)
             h = h + v
             c_int.append(c)
-        E, c_out = readout_forward(h, batch, num_graphs, *(p[k] for k in READOUT_KEYS))
+        E, c_out = readout_forward(h, batch, num_graphs, subdict(p, "readout."))
         offset, c_ref = atomref_forward(p["atomref"], Z, batch, num_graphs)
         E = E + offset
         return {"energy": E}, (c_r, c_d, c_rbf, c_cut, c_emb, c_int, c_out, c_ref, E.shape)
@@ -236,13 +236,13 @@ class SchNet(Model):
         dE = check_doutput("doutputs['energy']", self._doutputs(**doutputs).get("energy"), E_shape)
         fast = {"check_finite": False}
         grads = {"atomref": atomref_backward(dE, c_ref, **fast)}
-        dh, *g_out = readout_backward(dE, c_out, **fast)
-        grads.update(zip(READOUT_KEYS, g_out))
+        dh, g_out = readout_backward(dE, c_out, **fast)
+        grads.update(prefixed("readout.", g_out))
         drbf, dfcut = 0.0, 0.0
         for t in reversed(range(self.n_interactions)):
-            dh_v, drbf_t, dfcut_t, *g_int = interaction_backward(dh, c_int[t], **fast)
+            dh_v, drbf_t, dfcut_t, g_int = interaction_backward(dh, c_int[t], **fast)
             dh, drbf, dfcut = dh + dh_v, drbf + drbf_t, dfcut + dfcut_t
-            grads.update((f"interactions.{t}.{k}", g) for k, g in zip(FILTER_KEYS, g_int))
+            grads.update(prefixed(f"interactions.{t}.", g_int))
         grads["embedding"] = gather_backward(dh, c_emb, **fast)
         dd = gaussian_rbf_backward(drbf, c_rbf, **fast) + cosine_cutoff_backward(dfcut, c_cut, **fast)
         dpos = displacement_backward(distance_backward(dd, c_d, **fast), c_r, **fast)
