@@ -11,13 +11,15 @@ from refimpl.symmetrize import augment
 from refimpl.core import init, layers, losses, optim, scatter
 from refimpl.graphs import message_passing as mp
 from refimpl.geometry import radius
+from refimpl.nn import radial, vectors
 
-MODULES = (layers, losses, scatter, mp, optim, init)
+MODULES = (layers, losses, scatter, mp, optim, init, vectors, radial)
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(5, 3))
 W = RNG.normal(size=(3, 4))
 EDGES = np.array([[0, 1, 2, 3], [1, 2, 3, 4]])
 NAN = np.array([[0.0, np.nan, 1.0]] * 5)
+V = RNG.normal(size=(5, 4, 3))
 
 
 def _params():
@@ -39,6 +41,17 @@ _sgd_step.covers = optim.SGD.step
 
 # (function, args, kwargs, name of the argument the message must start with)
 CASES = [
+    # vector features (N, C, 3) and radial bases
+    (vectors.vector_linear_forward, (V[..., :2], np.ones((4, 2))), {}, "v"),
+    (vectors.vector_linear_forward, (V, np.ones((3, 2))), {}, "W"),
+    (vectors.vector_norm_forward, (V,), {"eps": 0.0}, "eps"),
+    (vectors.vector_norm_forward, (V * np.nan,), {}, "v"),
+    (vectors.vector_dot_forward, (V, V[:, :2]), {}, "v"),
+    (vectors.scale_vectors_forward, (np.ones((5, 3)), V), {}, "s"),
+    (radial.gaussian_rbf_forward, (np.ones(3), 1, 5.0), {}, "n_rbf"),
+    (radial.sine_rbf_forward, (np.ones(3), 0, 5.0), {}, "n_rbf"),
+    (radial.sine_rbf_forward, (-np.ones(3), 3, 5.0), {}, "d"),
+    (scatter.scatter_sum_forward, (np.ones((3, 2)), [0, 0, 1], 0), {}, "dim_size"),
     # layers
     (layers.linear_forward, (X, RNG.normal(size=(4, 4))), {}, "x"),          # x's last axis != W's rows
     (layers.linear_forward, (X, np.ones(3)), {}, "W"),

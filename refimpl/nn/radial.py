@@ -13,8 +13,10 @@ def gaussian_rbf_forward(d, n_rbf, cutoff):
     """
     d = as_float_array("d", d, ndim=1)
     n_rbf = check_positive_int("n_rbf", n_rbf)
-    if n_rbf < 2 or not cutoff > 0:
-        raise ValueError(f"n_rbf, cutoff: expected n_rbf >= 2 and cutoff > 0, got {n_rbf}, {cutoff}")
+    if n_rbf < 2:
+        raise ValueError(f"n_rbf: expected an integer >= 2 (two centres fix the spacing), got {n_rbf}")
+    if not cutoff > 0:
+        raise ValueError(f"cutoff: expected a number > 0 (Angstrom), got {cutoff!r}")
     mu = np.linspace(0.0, cutoff, n_rbf)
     sigma = mu[1] - mu[0]
     diff = d[:, None] - mu
