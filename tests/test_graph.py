@@ -73,3 +73,14 @@ def test_undirected_pairs_of_a_one_way_graph_and_of_no_edges():
     assert np.array_equal(np.sort(pair), [0, 1, 2]) and np.array_equal(pair_edges[:, pair], [[0, 1, 2], [1, 2, 0]])
     pair_edges, pair, _ = undirected_pairs(np.zeros((2, 0), dtype=int), 3)
     assert pair_edges.shape == (2, 0) and pair.shape == (0,)
+
+
+def test_undirected_pairs_sign_flips_direction_vectors():
+    """Per edge, sign * (vector of the pair's edge) is the edge's own r_ij = x_j - x_i."""
+    rng = np.random.default_rng(3)
+    pos = rng.normal(size=(6, 3))
+    ei = np.array([[0, 1, 2, 3, 1, 5, 4], [1, 0, 3, 2, 2, 4, 5]])[:, rng.permutation(7)]
+    pairs = undirected_pairs(ei, 6)
+    r_pair = pos[pairs.edges[0]] - pos[pairs.edges[1]]
+    np.testing.assert_allclose(pairs.sign[:, None] * r_pair[pairs.pair], pos[ei[0]] - pos[ei[1]], atol=1e-15)
+    assert set(pairs.sign.tolist()) == {-1.0, 1.0}
