@@ -1,10 +1,13 @@
-"""Cutoff envelopes f(d) go smoothly from 1 at d = 0 to 0 at d = r_c and stay 0 beyond,
+"""Cutoff envelopes (forward/backward pairs). Each f(d) goes smoothly from 1 at d = 0 to 0 at d = r_c and stay 0 beyond,
 so an atom crossing the cutoff changes the energy continuously:
 
 - ``cosine_cutoff_forward``: f(d) = (cos(pi d / r_c) + 1) / 2 (SchNet, Behler);
 - ``polynomial_cutoff_forward``: the DimeNet envelope, with u = d / r_c,
   f(u) = 1 - (p+1)(p+2)/2 u^p + p(p+2) u^(p+1) - p(p+1)/2 u^(p+2);
   f(0) = 1 with its first p - 1 derivatives zero, and f, f', f'' all vanish at u = 1.
+  DimeNet's code and PyG call this "envelope exponent 5": their exponent is p - 1, so the default
+  p = 6 here is the reference's default. (Their envelope is u(x)/x, which diverges at d = 0; ours is
+  u(x) itself, and a model that wants the 1/x multiplies it in.)
 """
 import numpy as np
 
@@ -45,13 +48,11 @@ def polynomial_cutoff_forward(d, cutoff, p=6):
     """DimeNet envelope: with u = d / r_c, for u < 1,
     ``f = 1 - (p+1)(p+2)/2 u^p + p(p+2) u^(p+1) - p(p+1)/2 u^(p+2)``, else 0.
 
-    d: distances (any shape, >= 0); cutoff: r_c > 0; p: int >= 1 (DimeNet uses 6).
+    d: distances (any shape, >= 0); cutoff: r_c > 0; p: int >= 1 (DimeNet's "exponent 5" is p = 6).
     Returns f shaped like d.
     """
     d, rc = _check_distances(d), _check_cutoff(cutoff)
     p = check_positive_int("p", p)
-    if p < 1:
-        raise ValueError(f"p: expected an integer >= 1, got {p}")
     u = d / rc
     inside = u < 1.0
     f = 1.0 - (p + 1) * (p + 2) / 2 * u**p + p * (p + 2) * u**(p + 1) - p * (p + 1) / 2 * u**(p + 2)
