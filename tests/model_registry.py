@@ -33,6 +33,13 @@ def _schnet():
                     np.random.default_rng(1))
 
 
+def _gvp():
+    from refimpl.models.gvp_energy import GVPModel
+    return _perturb(GVPModel(node_dims=(6, 3), edge_dims=(5, 2), n_rbf=6, n_layers=2, cutoff=4.0, max_z=10, seed=2),
+                    np.random.default_rng(2))
+
+
 MODEL_ROWS = [
     ModelRow("schnet", _schnet),
+    ModelRow("gvp", _gvp),
 ]
