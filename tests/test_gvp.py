@@ -111,3 +111,45 @@ def test_scalars_only_output_and_mean_aggregation():
     (m_sum, _), _ = gvp.gvp_conv_forward(*args, aggr="sum")
     count = np.bincount(c["edge_index"][1], minlength=5)
     np.testing.assert_allclose(m_mean * np.maximum(count, 1)[:, None], m_sum, atol=1e-12)
+
+
+# ----------------------------------------------------------------------------- the GVP potential
+from refimpl.geometry import symmetry  # noqa: E402
+from refimpl.models import base  # noqa: E402
+from refimpl.models.gvp_energy import GVPModel  # noqa: E402
+
+
+def _molecule(rng):
+    return np.array([6, 6, 8, 1, 1, 1]), rng.normal(size=(6, 3)) * 1.2
+
+
+def test_gvp_model_saves_loads_and_rebuilds_from_its_config(tmp_path):
+    rng = np.random.default_rng(3)
+    Z, pos = _molecule(rng)
+    model = GVPModel(node_dims=(6, 3), edge_dims=(5, 2), n_rbf=6, n_layers=2, cutoff=4.0, max_z=10, seed=4,
+                     smooth=False)
+    model.save(tmp_path / "gvp.npz")
+    loaded, _, _ = base.load(tmp_path / "gvp.npz")
+    assert loaded.config() == model.config() and not loaded.smooth
+    E, F = model.energy_and_forces(Z, pos)
+    E2, F2 = loaded.energy_and_forces(Z, pos)
+    np.testing.assert_array_equal(E, E2)
+    np.testing.assert_array_equal(F, F2)
+
+
+def test_the_reference_choices_are_O3_invariant_too_but_differ_from_the_smooth_model():
+    """smooth=False (ReLU, clamp, mean) keeps the symmetry; only smoothness is lost."""
+    rng = np.random.default_rng(5)
+    Z, pos = _molecule(rng)
+    ref, smooth = (GVPModel(node_dims=(6, 3), n_layers=2, max_z=10, seed=6, smooth=s) for s in (False, True))
+    energy = lambda Z, pos: ref.energy_and_forces(Z, pos)[0]
+    assert max(symmetry.symmetry_report(energy, Z, pos, rng, trials=2, relative=True).values()) < 1e-10
+    assert abs(ref.energy_and_forces(Z, pos)[0][0] - smooth.energy_and_forces(Z, pos)[0][0]) > 1e-6
+
+
+@pytest.mark.parametrize("kwargs, name", [({"node_dims": (4,)}, "node_dims"), ({"edge_dims": (4, 0)}, "edge_dims"),
+                                          ({"n_rbf": 1}, "n_rbf"), ({"avg_neighbors": 0.0}, "avg_neighbors"),
+                                          ({"smooth": "yes"}, "smooth"), ({"cutoff": -1.0}, "cutoff")])
+def test_gvp_model_rejects_bad_settings(kwargs, name):
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        GVPModel(**kwargs)
