@@ -337,6 +337,7 @@ REGISTRY += [
 # scalars s' (invariant) and its vectors V' (rotating); together they check the whole backward.
 from refimpl.core.validate import check_like  # noqa: E402
 from refimpl.models import gvp  # noqa: E402
+from refimpl.models.base import subdict  # noqa: E402
 
 
 def _gvp_block_rows(name, block_f, block_b, make_inputs, arg_names, grad_names, kwargs, permute=None, kw_names=()):
@@ -385,7 +386,7 @@ def _conv_inputs(rng, layer=False):
     p = gvp.init_gvp_conv_layer(rng, dims, edims)
     return {"s": rng.normal(size=(n, 3)), "V": rng.normal(size=(n, 2, 3)), "edge_index": random_graph(rng, n, e),
             "es": rng.normal(size=(e, 4)), "eV": rng.normal(size=(e, 1, 3)),
-            "edge_weight": rng.uniform(0.2, 1.0, size=e), **_noisy(rng, p if layer else gvp._sub(p, "conv"))}
+            "edge_weight": rng.uniform(0.2, 1.0, size=e), **_noisy(rng, p if layer else subdict(p, "conv."))}
 
 
 def _no_weight(make):

@@ -36,6 +36,7 @@ from refimpl.core.layers import activation, linear_backward, linear_forward, sig
 from refimpl.core.scatter import (gather_backward, gather_forward, scatter_mean_backward, scatter_mean_forward,
                                   scatter_sum_backward, scatter_sum_forward)
 from refimpl.core.validate import as_edge_index, as_float_array, check_like, check_positive_int
+from refimpl.models.base import prefixed, subdict
 from refimpl.nn.vectors import (scale_vectors_backward, scale_vectors_forward, vector_linear_backward,
                                 vector_linear_forward, vector_norm_backward, vector_norm_forward)
 
@@ -177,16 +178,6 @@ def init_layer_norm(n_scalars):
 
 
 # ----------------------------------------------------------------------------- parameter dicts
-def _sub(params, prefix):
-    """The entries of ``params`` under ``prefix.`` with the prefix removed."""
-    n = len(prefix) + 1
-    return {k[n:]: v for k, v in params.items() if k.startswith(prefix + ".")}
-
-
-def _prefixed(grads, prefix):
-    return {f"{prefix}.{k}": v for k, v in grads.items()}
-
-
 def _n_gvps(params, prefix):
     """How many GVPs ``prefix.0``, ``prefix.1``, ... the dict holds."""
     return len({k[len(prefix) + 1:].split(".")[0] for k in params if k.startswith(prefix + ".")})
@@ -200,7 +191,7 @@ def gvp_stack_forward(s, V, p, prefix, acts, vector_gate, clamp):
         raise ValueError(f"prefix: no GVP parameters {prefix}.0.* in p")
     for k in range(k_last + 1):
         sa, va = (None, None) if k == k_last else acts
-        (s, V), c = gvp_forward(s, V, _sub(p, f"{prefix}.{k}"), sa, va, vector_gate, clamp)
+        (s, V), c = gvp_forward(s, V, subdict(p, f"{prefix}.{k}."), sa, va, vector_gate, clamp)
         caches.append(c)
     return (s, V), (caches, prefix)
 
@@ -211,7 +202,7 @@ def gvp_stack_backward(dout, cache, *, check_finite=True):
     (ds, dV), grads = dout, {}
     for k in reversed(range(len(caches))):
         ds, dV, g = gvp_backward((ds, dV), caches[k], check_finite=check_finite and k == len(caches) - 1)
-        grads.update(_prefixed(g, f"{prefix}.{k}"))
+        grads.update(prefixed(f"{prefix}.{k}.", g))
     return ds, dV, grads
 
 
@@ -269,13 +260,13 @@ def gvp_conv_layer_forward(s, V, edge_index, es, eV, p, acts=("relu", "sigmoid")
 
     Shapes as in ``gvp_conv_forward`` with S_out = S, C_out = C. Returns ((s', V'), cache).
     """
-    (ds, dV), c_conv = gvp_conv_forward(s, V, edge_index, es, eV, _sub(p, "conv"), acts, vector_gate, clamp,
+    (ds, dV), c_conv = gvp_conv_forward(s, V, edge_index, es, eV, subdict(p, "conv."), acts, vector_gate, clamp,
                                         aggr, edge_weight)
     if ds.shape != s.shape or dV.shape != V.shape:
         raise ValueError(f"p: the messages have shapes {ds.shape}, {dV.shape}; the residual needs {s.shape}, {V.shape}")
-    (s, V), c_n0 = layer_norm_forward(s + ds, V + dV, _sub(p, "norm.0"), clamp)
+    (s, V), c_n0 = layer_norm_forward(s + ds, V + dV, subdict(p, "norm.0."), clamp)
     (fs, fV), c_ff = gvp_stack_forward(s, V, p, "ff_func", acts, vector_gate, clamp)
-    (s, V), c_n1 = layer_norm_forward(s + fs, V + fV, _sub(p, "norm.1"), clamp)
+    (s, V), c_n1 = layer_norm_forward(s + fs, V + fV, subdict(p, "norm.1."), clamp)
     return (s, V), (c_conv, c_n0, c_ff, c_n1)
 
 
@@ -283,13 +274,13 @@ def gvp_conv_layer_backward(dout, cache, *, check_finite=True):
     """dout: (ds' (N, S), dV' (N, C, 3)). Returns (ds, dV, des, deV, dedge_weight or None, grads)."""
     c_conv, c_n0, c_ff, c_n1 = cache
     ds, dV, g = layer_norm_backward(dout, c_n1, check_finite=check_finite)
-    grads = _prefixed(g, "norm.1")
+    grads = prefixed("norm.1.", g)
     dfs, dfV, g = gvp_stack_backward((ds, dV), c_ff, check_finite=False)
     grads.update(g)
     ds, dV, g = layer_norm_backward((ds + dfs, dV + dfV), c_n0, check_finite=False)
-    grads.update(_prefixed(g, "norm.0"))
+    grads.update(prefixed("norm.0.", g))
     ds_c, dV_c, des, deV, dw, g = gvp_conv_backward((ds, dV), c_conv, check_finite=False)
-    grads.update(_prefixed(g, "conv"))
+    grads.update(prefixed("conv.", g))
     return ds + ds_c, dV + dV_c, des, deV, dw, grads
 
 
@@ -300,10 +291,10 @@ def init_gvp_conv_layer(rng, node_dims, edge_dims, n_message=3, vector_gate=True
     dims = [(2 * S + Se, 2 * C + Ce)] + [(S, C)] * n_message
     p = {}
     for k in range(n_message):
-        p.update(_prefixed(init_gvp(rng, dims[k], dims[k + 1], vector_gate), f"conv.message_func.{k}"))
+        p.update(prefixed(f"conv.message_func.{k}.", init_gvp(rng, dims[k], dims[k + 1], vector_gate)))
     hid = (4 * S, 2 * C)
-    p.update(_prefixed(init_gvp(rng, (S, C), hid, vector_gate), "ff_func.0"))
-    p.update(_prefixed(init_gvp(rng, hid, (S, C), vector_gate), "ff_func.1"))
+    p.update(prefixed("ff_func.0.", init_gvp(rng, (S, C), hid, vector_gate)))
+    p.update(prefixed("ff_func.1.", init_gvp(rng, hid, (S, C), vector_gate)))
     for k in (0, 1):
-        p.update(_prefixed(init_layer_norm(S), f"norm.{k}"))
+        p.update(prefixed(f"norm.{k}.", init_layer_norm(S)))
     return p

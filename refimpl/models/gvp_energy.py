@@ -37,7 +37,7 @@ from refimpl.core.scatter import gather_backward, gather_forward, scatter_sum_ba
 from refimpl.core.validate import check_flag, check_number, check_positive_int
 from refimpl.geometry import (displacement_backward, displacement_forward, distance_backward, distance_forward,
                               unit_vector_backward, unit_vector_forward)
-from refimpl.models import gvp
+from refimpl.models import base, gvp
 from refimpl.models.base import Model, atomref_backward, atomref_forward, check_doutput, check_sizes, register_model
 from refimpl.nn.cutoffs import cosine_cutoff_backward, cosine_cutoff_forward
 from refimpl.nn.radial import gaussian_rbf_backward, gaussian_rbf_forward
@@ -79,10 +79,10 @@ class GVPModel(Model):
     def _init_params(self, rng):
         (S, C), E = self.node_dims, self.edge_dims
         p = {"embedding": rng.normal(size=(self.max_z, S))}
-        p.update(gvp._prefixed(gvp.init_gvp(rng, (self.n_rbf, 1), E, vector_gate=True), "W_e"))
+        p.update(base.prefixed("W_e.", gvp.init_gvp(rng, (self.n_rbf, 1), E, vector_gate=True)))
         for t in range(self.n_layers):
-            p.update(gvp._prefixed(gvp.init_gvp_conv_layer(rng, (S, C), E), f"layers.{t}"))
-        p.update(gvp._prefixed(gvp.init_gvp(rng, (S, C), (S, 0), vector_gate=True), "W_out"))
+            p.update(base.prefixed(f"layers.{t}.", gvp.init_gvp_conv_layer(rng, (S, C), E)))
+        p.update(base.prefixed("W_out.", gvp.init_gvp(rng, (S, C), (S, 0), vector_gate=True)))
         p["dense.0.W"], p["dense.0.b"] = init.glorot_uniform(rng, S, 2 * S), init.zeros(2 * S)
         p["dense.3.W"], p["dense.3.b"] = init.glorot_uniform(rng, 2 * S, 1), init.zeros(1)
         p["atomref"] = init.zeros(self.max_z)
@@ -98,14 +98,14 @@ class GVPModel(Model):
         fcut, c_cut = cosine_cutoff_forward(d, self.cutoff)
         clamp, agg = self._blocks["clamp"], ({"aggr": "sum", "edge_weight": fcut / self.avg_neighbors} if self.smooth
                                              else {"aggr": "mean"})
-        (es, eV), c_e = gvp.gvp_forward(rbf, u[:, None, :], gvp._sub(p, "W_e"), None, None, True, clamp)
+        (es, eV), c_e = gvp.gvp_forward(rbf, u[:, None, :], base.subdict(p, "W_e."), None, None, True, clamp)
         s, c_emb = gather_forward(p["embedding"], Z)
         V, c_layers = np.zeros((len(Z), C, 3)), []
         for t in range(self.n_layers):
-            (s, V), c = gvp.gvp_conv_layer_forward(s, V, edge_index, es, eV, gvp._sub(p, f"layers.{t}"),
+            (s, V), c = gvp.gvp_conv_layer_forward(s, V, edge_index, es, eV, base.subdict(p, f"layers.{t}."),
                                                    **self._blocks, **agg)
             c_layers.append(c)
-        (s, _), c_out = gvp.gvp_forward(s, V, gvp._sub(p, "W_out"), *self._blocks["acts"], True, clamp)
+        (s, _), c_out = gvp.gvp_forward(s, V, base.subdict(p, "W_out."), *self._blocks["acts"], True, clamp)
         h, c_h = linear_forward(s, p["dense.0.W"], p["dense.0.b"])
         a, c_a = self._act[0](h)
         e, c_o = linear_forward(a, p["dense.3.W"], p["dense.3.b"])
@@ -123,15 +123,15 @@ class GVPModel(Model):
         da, grads["dense.3.W"], grads["dense.3.b"] = linear_backward(de[:, None], c_o, **fast)
         ds, grads["dense.0.W"], grads["dense.0.b"] = linear_backward(self._act[1](da, c_a), c_h, **fast)
         ds, dV, g = gvp.gvp_backward((ds, np.zeros((len(ds), 0, 3))), c_out, **fast)
-        grads.update(gvp._prefixed(g, "W_out"))
+        grads.update(base.prefixed("W_out.", g))
         des, deV, dw = 0.0, 0.0, 0.0
         for t in reversed(range(self.n_layers)):
             ds, dV, des_t, deV_t, dw_t, g = gvp.gvp_conv_layer_backward((ds, dV), c_layers[t], **fast)
             des, deV, dw = des + des_t, deV + deV_t, dw + (0.0 if dw_t is None else dw_t)
-            grads.update(gvp._prefixed(g, f"layers.{t}"))
+            grads.update(base.prefixed(f"layers.{t}.", g))
         grads["embedding"] = gather_backward(ds, c_emb, **fast)
         drbf, du, g = gvp.gvp_backward((des, deV), c_e, **fast)
-        grads.update(gvp._prefixed(g, "W_e"))
+        grads.update(base.prefixed("W_e.", g))
         dd = gaussian_rbf_backward(drbf, c_rbf, **fast)
         if self.smooth:
             dd = dd + cosine_cutoff_backward(dw / self.avg_neighbors, c_cut, **fast)
