@@ -6,7 +6,7 @@ Blocks, each a forward/backward pair (book: Representing vectors and GVP, `eq-gv
                   [|Vh|, s]);  V' = Vh W_v;  then V' *= sigmoid(act(s') W_sv + b_sv) (``vector_gate``, gate
                   from the PRE-activation s', as the reference) or V' *= sigmoid(|V'|) (ungated);  s' = act(s')
 - ``layer_norm``: LayerNorm on scalars (learned gamma, beta) and V / sqrt(mean_c |V_c|^2) on vectors
-- ``gvp_conv``:   m_ij = GVP stack on ([s_j, e_ij, s_i], [V_j, E_ij, V_i]), aggregated at i (mean, or a
+- ``gvp_conv``:   (`eq-gvpconv`) m_ij = GVP stack on ([s_j, e_ij, s_i], [V_j, E_ij, V_i]), aggregated at i (mean, or a
                   weighted sum)
 - ``gvp_conv_layer``: x = LN(x + conv(x)), x = LN(x + ff(x)) (post-norm; ff = 2 GVPs, hidden (4S, 2C))
 
@@ -208,7 +208,8 @@ def gvp_stack_backward(dout, cache, *, check_finite=True):
 
 def gvp_conv_forward(s, V, edge_index, es, eV, p, acts=("relu", "sigmoid"), vector_gate=True, clamp=True,
                      aggr="mean", edge_weight=None):
-    """GVPConv: messages m_ij = GVPs(message_func.*) on ([s_j, e_ij, s_i], [V_j, E_ij, V_i]) aggregated at i.
+    """GVPConv (book: `eq-gvpconv`): messages m_ij = GVPs(message_func.*) on ([s_j, e_ij, s_i], [V_j, E_ij, V_i])
+    aggregated at i.
 
     s: (N, S); V: (N, C, 3); edge_index: (2, E) (row 0 source j, row 1 target i); es: (E, S_e); eV: (E, C_e, 3);
     aggr: "mean" (gvp-pytorch) or "sum"; edge_weight: (E,) or None, multiplies each message (a cutoff).
