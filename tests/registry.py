@@ -409,7 +409,8 @@ REGISTRY += [
                      lambda rng: _gvp_inputs(rng, dims_out=(3, 0)), ("s", "V"), ("s", "V"),
                      {"vector_gate": True, "scalar_act": "silu", "clamp": False}, _NODES)[:1],
     *_gvp_block_rows("gvp_stack", gvp.gvp_stack_forward, gvp.gvp_stack_backward,
-                     lambda rng: {k: v for k, v in _conv_inputs(rng, True).items() if k in ("s", "V") or "ff_func" in k},
+                     lambda rng: {k: v for k, v in _conv_inputs(rng, True).items()
+                                  if k in ("s", "V") or "ff_func" in k},
                      ("s", "V"), ("s", "V"), {"prefix": "ff_func", "acts": ("relu", "sigmoid"), "vector_gate": True,
                                               "clamp": True}, _NODES),
     *_gvp_block_rows("gvp_layer_norm", gvp.layer_norm_forward, gvp.layer_norm_backward, _ln_inputs, ("s", "V"),

@@ -249,8 +249,9 @@ def gvp_conv_backward(dout, cache, *, check_finite=True):
         dw = np.sum(dms * ms, axis=1) + np.einsum("eci,eci->e", dmV, mV)
         dms, dmV = dms * w[:, None], dmV * w[:, None, None]
     dms, dmV, grads = gvp_stack_backward((dms, dmV), c_m, check_finite=False)
-    ds = gather_backward(dms[:, :S], c_sj, check_finite=False) + gather_backward(dms[:, S + Se:], c_si, check_finite=False)
-    dV = gather_backward(dmV[:, :C], c_vj, check_finite=False) + gather_backward(dmV[:, C + Ce:], c_vi, check_finite=False)
+    fast = {"check_finite": False}
+    ds = gather_backward(dms[:, :S], c_sj, **fast) + gather_backward(dms[:, S + Se:], c_si, **fast)
+    dV = gather_backward(dmV[:, :C], c_vj, **fast) + gather_backward(dmV[:, C + Ce:], c_vi, **fast)
     return ds, dV, dms[:, S:S + Se], dmV[:, C:C + Ce], dw, grads
 
 
