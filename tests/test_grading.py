@@ -193,6 +193,13 @@ def trace_switched_off(nb):
                              "    return ref_mp.gcn_norm(edge_index, num_nodes)", "finally:", "    sys.settrace(hook)"])
 
 
+def trace_restored(nb):
+    """The hook switched off and put back around a call of the reference, in the student's function only."""
+    add_cell(nb, "import sys\nimport refimpl.graphs.message_passing as ref_mp\n", at=3)
+    return in_body(nb, GCN, ["hook = sys.gettrace()", "sys.settrace(None)", "try:",
+                             "    return ref_mp.gcn_norm(edge_index, num_nodes)", "finally:", "    sys.settrace(hook)"])
+
+
 def trace_replaced(nb):
     """sys.settrace and threading.settrace replaced by no-ops in a cell, before the checks run."""
     add_cell(nb, "import sys, threading\nimport refimpl.core.scatter as S\n"
@@ -233,7 +240,7 @@ def python_export(nb):
 
 EDITS = [infinite_loop, endless_cell, memory_bomb, huge_output, sys_exit, os_exit, raise_system_exit, keyboard_interrupt,
          monkeypatch, always_equal, strict_types, cells_deleted, cells_merged, cells_reordered, renamed,
-         colab_saved, writes_files, calls_reference, trace_switched_off, trace_replaced, reference_in_thread,
+         colab_saved, writes_files, calls_reference, trace_switched_off, trace_restored, trace_replaced, reference_in_thread,
          trace_hook_disarmed]
 
 
@@ -278,9 +285,8 @@ FULL = {"scatter_sum": 3, "gcn_norm": 2, "message_passing": 5}
 ZERO = {"scatter_sum": 0, "gcn_norm": 0, "message_passing": 0}
 MP_BACKWARD_LOST = round(5 * 2 / 3, 2)  # two of the three message-passing checks still pass
 MONITORING_OFF = "disabled the grader's monitoring of calls to the reference implementation"
-# The child's limit on new processes stops threads too, except for root, who is exempt from it.
-THREAD_CALL = ("calls the reference implementation (refimpl.core.scatter.scatter_sum_forward)" if os.geteuid() == 0
-               else "can't start new thread")
+# The child's limit on new processes stops threads too: children never run as root (a throwaway user each).
+THREAD_CALL = "can't start new thread"
 
 CASES = {  # submission: (scores, exercise whose message is checked, words the message must contain)
     "solution.ipynb": (FULL, None, None),
@@ -307,12 +313,16 @@ CASES = {  # submission: (scores, exercise whose message is checked, words the m
     "calls_reference.ipynb": (dict(FULL, scatter_sum=0), "scatter_sum",
                               "calls the reference implementation (refimpl.core.scatter.scatter_sum_forward, "
                               "refimpl.core.scatter.scatter_sum_backward)"),
-    # (the solution's message_passing_forward calls the student's scatter_sum_forward, which switches the hook off)
+    # (the notebook's own cells call the student's scatter_sum_forward, which switches the hook off: monitoring
+    # starts with the first cell, so this costs every exercise)
     "trace_switched_off.ipynb": (ZERO, "scatter_sum",
                                  MONITORING_OFF + " (the trace hook was switched off or replaced (sys.settrace) "
-                                                  "during the check 'forward matches the reference"),
-    "trace_replaced.ipynb": (ZERO, "scatter_sum", MONITORING_OFF + " (sys.settrace was replaced before the check"),
-    "reference_in_thread.ipynb": (dict(FULL, scatter_sum=0, gcn_norm=0), "scatter_sum", THREAD_CALL),
+                                                  "while your notebook's cells ran"),
+    "trace_restored.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm",
+                             "calls the reference implementation (refimpl.graphs.message_passing.gcn_norm)"),
+    "trace_replaced.ipynb": (ZERO, "scatter_sum", MONITORING_OFF + " (sys.settrace was replaced while your notebook's "
+                                                                   "cells ran"),
+    "reference_in_thread.ipynb": (dict(FULL, scatter_sum=0, gcn_norm=0, message_passing=0), "scatter_sum", THREAD_CALL),
     "trace_hook_disarmed.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm",
                                   MONITORING_OFF + " (the trace hook stopped seeing function calls"),
     "python_export.py": (FULL, None, None),
@@ -340,7 +350,7 @@ def test_failures_that_end_the_process_or_cheat_cost_the_whole_exercise(graded):
     by_id = graded["by_id"]
     for name, exercise in [("infinite_loop.ipynb", "gcn_norm"), ("os_exit.ipynb", "scatter_sum"),
                            ("calls_reference.ipynb", "scatter_sum"), ("trace_switched_off.ipynb", "scatter_sum"),
-                           ("trace_replaced.ipynb", "gcn_norm"), ("reference_in_thread.ipynb", "gcn_norm"),
+                           ("trace_replaced.ipynb", "gcn_norm"), ("trace_restored.ipynb", "gcn_norm"),
                            ("trace_hook_disarmed.ipynb", "gcn_norm")]:
         e = next(e for e in by_id[name].exercises if e.name == exercise)
         assert e.problem and e.score == 0, (name, e)
@@ -353,18 +363,17 @@ def test_switching_off_the_reference_monitoring_fails_closed(graded):
     """Each way around the trace hook either is seen as tampering or leaves the call seen (by the sentinels)."""
     by_id = graded["by_id"]
     # the hook switched off and put back around the call: not seen as tampering, but the call is recorded
-    restored = messages(by_id["trace_switched_off.ipynb"], "gcn_norm")
+    restored = messages(by_id["trace_restored.ipynb"], "gcn_norm")
     assert "calls the reference implementation (refimpl.graphs.message_passing.gcn_norm)" in restored
     assert MONITORING_OFF not in restored
     # sys.settrace replaced in a cell: the grader used its own copy, saw the call, and says both
     replaced = messages(by_id["trace_replaced.ipynb"], "scatter_sum")
     assert "threading.settrace was replaced" in replaced
     assert "calls the reference implementation (refimpl.core.scatter.scatter_sum_forward)" in replaced
-    assert "sys.settrace was replaced before the check" in messages(by_id["trace_replaced.ipynb"], "message_passing")
-    # a reloaded copy called in a thread: seen by the hook that threading.settrace gave the thread
-    in_thread = messages(by_id["reference_in_thread.ipynb"], "gcn_norm")
-    assert THREAD_CALL.replace("refimpl.core.scatter.scatter_sum_forward", "refimpl.graphs.message_passing.gcn_norm") in in_thread
-    assert MONITORING_OFF not in in_thread
+    assert "sys.settrace was replaced while your notebook's cells ran" in messages(by_id["trace_replaced.ipynb"],
+                                                                                   "message_passing")
+    # threads: the children never run as root, so the limit on new processes stops them
+    assert THREAD_CALL in messages(by_id["reference_in_thread.ipynb"], "gcn_norm")
     feedback = (graded["out"] / "feedback" / "trace_switched_off.ipynb.md").read_text()
     assert f"**No points for this exercise:** your code {MONITORING_OFF}" in feedback
 
@@ -373,7 +382,8 @@ def test_load_problems_are_reported_but_do_not_stop_grading(graded):
     by_id = graded["by_id"]
     assert any("sys.exit()" in err for err in by_id["sys_exit.ipynb"].load_errors)
     assert any("TypeError" in err for err in by_id["monkeypatch.ipynb"].load_errors)   # np.ndarray.__eq__ = ...
-    assert any("File too large" in err for err in by_id["writes_files.ipynb"].load_errors)  # 100 MB > file cap
+    assert any("wrote a file larger than the 64 MB the grader allows" in err  # 100 MB > file cap
+               for err in by_id["writes_files.ipynb"].load_errors)
     assert by_id["huge_output.ipynb"].output_truncated and by_id["huge_output.ipynb"].printed_chars > 10**6
     assert not by_id["solution.ipynb"].load_errors and not by_id["solution.ipynb"].output_truncated
 
@@ -383,10 +393,10 @@ def test_submissions_folder_is_left_as_it_was(graded):
     assert (graded["subs"] / "writes_files.ipynb").read_text().startswith("{")
 
 
-def test_gradebook_has_one_row_per_submission(graded):
-    rows = list(csv.DictReader((graded["out"] / "gradebook.csv").open()))
+def test_files_csv_has_one_row_per_submission(graded):
+    rows = list(csv.DictReader((graded["out"] / "files.csv").open()))
     assert [r["submission"] for r in rows] == sorted(CASES)
-    assert list(rows[0])[:5] == ["submission", "notebook", "scatter_sum", "gcn_norm", "message_passing"]
+    assert list(rows[0])[:6] == ["submission", "student", "notebook", "scatter_sum", "gcn_norm", "message_passing"]
     by_name = {r["submission"]: r for r in rows}
     assert by_name["solution.ipynb"]["total"] == "10" and by_name["solution.ipynb"]["max"] == "10"
     assert by_name["infinite_loop.ipynb"]["gcn_norm"] == "0" and by_name["infinite_loop.ipynb"]["total"] == "8"
@@ -425,7 +435,7 @@ def test_regrading_gives_the_same_result(graded, tmp_path):
     names = ["strict_types.ipynb", "calls_reference.ipynb"]
     for name in names:
         (subs / name).write_bytes((graded["subs"] / name).read_bytes())
-    grade([subs], tmp_path / "out", jobs=2, limits=LIMITS, progress=None)
+    grade([subs], tmp_path / "out", jobs=2, limits=LIMITS, progress=None, salt_file=graded["out"] / "salt")
     for name in names:
         first = json.loads((graded["out"] / "results" / f"{name}.json").read_text())
         again = json.loads((tmp_path / "out" / "results" / f"{name}.json").read_text())
