@@ -282,7 +282,7 @@ VICTIM = "zzz_victim_02_message_passing.ipynb"
 def aaa_attacker(nb):
     """Graded first: empties a classmate's file, tries the grader's files, then reports what it could do."""
     return add_cell(nb, "import os, sys, json, signal, coursework\n"
-                        "seen = {'uid': os.getuid()}\n"
+                        "seen = {'uid': os.getuid(), 'course_file': coursework.__file__}\n"
                         "def attempt(name, fn):\n"
                         "    try:\n"
                         "        seen[name] = fn()\n"
@@ -713,6 +713,7 @@ def test_a_submission_cannot_reach_classmates_or_the_grader(graded):
     seen = json.loads(error.split("SEEN ", 1)[1])
     assert scores(by_id[VICTIM]) == FULL  # graded from the snapshot taken before any student code ran
     assert seen["course_writable"] is False and seen["argv_env"] == []
+    assert not seen["course_file"].startswith(str(ROOT))  # the read-only copy, not the repository
     if os.geteuid() == 0:  # as root: a throwaway user in a private mount namespace
         assert seen["uid"] != 0
         assert seen["victim"] in ("PermissionError", "FileNotFoundError")

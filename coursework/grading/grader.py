@@ -113,7 +113,8 @@ def grade(paths, out, jobs=None, private=None, limits=None, notebook=None, progr
             prepared = {ex.name: {c.name: check_inputs(c, salt) for c in ex.checks}
                         for exs in exercises.values() for ex in exs}
             hide = sorted({str(p if p.is_dir() else p.parent) for p in (pathlib.Path(q).resolve() for q in paths)}
-                          | {str(folder.path), str(PACKAGE_PARENT)} | ({str(pathlib.Path(private).resolve())} if private else set()))
+                          | {str(folder.path), str(PACKAGE_PARENT)} | ({str(pathlib.Path(private).resolve())} if private else set())
+                          | ({str(pathlib.Path(salt_file).resolve().parent)} if salt_file else set()))
             stopped = run_all(outcomes, exercises, prepared, limits, jobs, private, hide, say, salt_from)
             unknown = folder.unexpected()
             if unknown:  # planted while grading (children as this user): write elsewhere, fresh

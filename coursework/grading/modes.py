@@ -36,9 +36,10 @@ def _probe(limits, iso, hidden):
 
 
 def _throwaway_uids(jobs):
+    """Unused uids of this run's own: other graders running at the same time (another pid) get others."""
     uids = []
-    uid = FIRST_UID
-    while len(uids) < jobs:
+    uid = FIRST_UID + (os.getpid() % 2**20) * 256
+    while len(uids) < min(jobs, 256):
         try:
             pwd.getpwuid(uid)
         except KeyError:
@@ -63,7 +64,8 @@ def choose(limits, jobs, course, workroot, hide):
         entry = pwd.getpwnam(limits.user)
         users, who = dict(uids=[entry.pw_uid], gid=entry.pw_gid), f"the user {limits.user} (all children alike)"
     else:
-        users, who = dict(uids=_throwaway_uids(jobs)), f"a throwaway user each (uid {FIRST_UID}+)"
+        uids = _throwaway_uids(jobs)
+        users, who = dict(uids=uids, throwaway=True), f"a throwaway user each (uids from {uids[0]})"
     hide = [p for p in hide if p != "/"]
     expose = sorted({os.path.realpath(p) for p in [sys.base_prefix, sys.prefix, course, *site.getsitepackages()]
                      if os.path.isdir(p)})

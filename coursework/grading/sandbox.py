@@ -126,6 +126,7 @@ class Isolation:
     expose: list = field(default_factory=list)
     course: str = ""         # the read-only course copy the children import
     workroot: str = ""       # where the children's folders are made
+    throwaway: bool = False  # the uids are the grader's own throwaway users (nothing else runs as them)
 
     def jail(self, slot, workdir):
         plan = {}
@@ -183,7 +184,7 @@ class Sandbox:
                 os.chown(workdir, plan["uid"], plan["gid"])
             report = ChildReport()
             returncode, timed_out = self._start_and_wait(workdir, label, report)
-            if "uid" in plan and iso.uids and len(iso.uids) > 1:
+            if iso.throwaway:
                 kill_user(plan["uid"])  # nothing of this child survives it (a throwaway user has nothing else)
             return collect(report, workdir, job, returncode, timed_out, limits)
         finally:
