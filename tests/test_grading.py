@@ -26,7 +26,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK = "02_message_passing"
 SOLUTION = ROOT / "solutions" / f"{NOTEBOOK}.ipynb"
 PRIVATE = ROOT / "tests" / "grading_private"
-LIMITS = Limits(timeout=6, memory_mb=400)  # not too tight a wall clock: the test machine may be busy
+LIMITS = Limits(timeout=10, memory_mb=400)  # not too tight a wall clock: the test machine may be busy
 
 
 # ----------------------------------------------------------------------------- building submissions
@@ -258,8 +258,8 @@ def colab_py_export(nb):
 
 
 def huge_return(nb):
-    """gcn_norm returns 100 MB of weights: more than the grader takes back (64 MB)."""
-    return edit(nb, "    return edge_index, edge_weight", "    return edge_index, np.zeros(13 * 2**20)")
+    """gcn_norm returns 72 MB of weights: more than the grader takes back (64 MB)."""
+    return edit(nb, "    return edge_index, edge_weight", "    return edge_index, np.zeros(9 * 2**20)")
 
 
 def injects_markdown(nb):
@@ -355,7 +355,7 @@ CASES = {  # submission: (scores, exercise whose message is checked, words the m
     "solution.ipynb": (FULL, None, None),
     "unsolved.ipynb": (ZERO, "scatter_sum", "not implemented yet"),
     "infinite_loop.ipynb": (dict(FULL, gcn_norm=0), "gcn_norm", "timed out"),
-    "endless_cell.ipynb": (ZERO, "message_passing", "timed out: still running after 6 s while running your "
+    "endless_cell.ipynb": (ZERO, "message_passing", "timed out: still running after 10 s while running your "
                                                    "notebook's cells"),
     "memory_bomb.ipynb": (dict(FULL, message_passing=0), "message_passing", "ran out of memory"),
     "huge_output.ipynb": (FULL, None, None),
@@ -671,8 +671,8 @@ def test_messages_use_the_students_terms(graded):
 
 def test_a_timeout_says_whether_the_code_was_computing():
     from coursework.grading.sandbox import ChildReport, _timeout_message
-    busy = _timeout_message(LIMITS, "", ChildReport(elapsed=6.1, cpu=5.9, peak_mb=90))
-    idle = _timeout_message(LIMITS, "", ChildReport(elapsed=6.1, cpu=0.8, peak_mb=390))
+    busy = _timeout_message(LIMITS, "", ChildReport(elapsed=10.1, cpu=9.9, peak_mb=90))
+    idle = _timeout_message(LIMITS, "", ChildReport(elapsed=10.1, cpu=0.8, peak_mb=390))
     assert "endless loop" in busy
     assert "endless loop" not in idle and "computed only 0.8 s" in idle and "390 of the 400 MB" in idle
 
@@ -853,3 +853,22 @@ def test_gradebook_of_the_run(graded):
     assert rows["zzz_victim"]["files"] == VICTIM and rows["zzz_victim"]["total"] == "10"
     assert list(next(iter(rows.values())))[2:5] == ["scatter_sum", "gcn_norm", "message_passing"]
     assert len(next(iter(rows.values()))) == 9  # student, files, 3 exercises, total, max, status, notes
+
+
+def test_without_isolation_a_changed_course_copy_costs_the_exercise(tmp_path, monkeypatch):
+    """Children as the grader's own user (forced here) can make the course copy writable: the grader notices."""
+    import coursework.grading.grader as grader
+    from coursework.grading.sandbox import Isolation
+    monkeypatch.setattr(grader, "choose", lambda limits, jobs, course, workroot, hide:
+                        (Isolation(course=course, workroot=workroot), "protections: (as the grader's user)"))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    nb = add_cell(solution(), "import os, coursework.checks.core as core\nos.chmod(core.__file__, 0o644)\n"
+                              "open(core.__file__, 'a').write('# changed by a submission')\n", at=3)
+    (subs / "tamper.ipynb").write_text(json.dumps(nb))
+    (subs / "zz_honest.ipynb").write_text(json.dumps(solution()))  # graded after the tampering (jobs=1)
+    by_id = {o.id: o for o in grade([subs], tmp_path / "out", jobs=1, limits=LIMITS, progress=None,
+                                    notebook=NOTEBOOK)}
+    assert by_id["tamper.ipynb"].total == 0
+    assert all("copy of the course code was changed" in e.problem for e in by_id["tamper.ipynb"].exercises)
+    assert by_id["zz_honest.ipynb"].total == 10  # graded with the copy rebuilt

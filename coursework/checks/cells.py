@@ -99,10 +99,12 @@ def strip_install(src):
     return "\n".join(lines)
 
 
-def _blank(src):
-    """True when ``src`` holds no statement (only blank lines and comments)."""
+def _install_only(src, cleaned):
+    """True for the install cell whose tag was lost: it mentioned the install and keeps only imports."""
+    if not src.strip() or not any(marker in src for marker in INSTALL_MARKERS):
+        return False
     try:
-        return not ast.parse(src).body
+        return all(isinstance(node, ast.Import) for node in ast.parse(cleaned).body)
     except SyntaxError:
         return False
 
@@ -125,7 +127,7 @@ def split_python_file(text):
 def runnable_cells(path):
     """What a grader runs of a submission, in order, as a list of (label, source, tags).
 
-    Install cells (tagged, or made only of install statements) are left out and not counted in
+    Install cells (tagged, or made only of install statements and imports) are left out and not counted in
     the labels ("code cell 3" is the third code cell the student sees); self-check cells keep their
     number but are left out too. Magics and install statements are neutralised in the others.
     A ``.py`` file is labelled "your .py file" (its line numbers are the file's).
@@ -139,7 +141,7 @@ def runnable_cells(path):
         if "colab-install" in tags:
             continue
         cleaned = strip_install(strip_magics(src))
-        if src.strip() and _blank(cleaned) and any(marker in src for marker in INSTALL_MARKERS):
+        if _install_only(src, cleaned):
             continue  # the install cell, its tag lost
         number += 1
         if SKIP_TAGS & set(tags):
