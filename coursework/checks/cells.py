@@ -91,12 +91,13 @@ def strip_install(src):
         tree = ast.parse(src)
     except SyntaxError:
         return src
-    lines = src.splitlines()
+    lines, changed = src.splitlines(), False
     for node in tree.body:
         if _is_install_statement(node, src):
+            changed = True
             for k in range(node.lineno - 1, node.end_lineno):
                 lines[k] = ""
-    return "\n".join(lines)
+    return "\n".join(lines) if changed else src
 
 
 def _install_only(src, cleaned):
