@@ -816,7 +816,7 @@ def test_graded_inputs_come_from_a_secret_salt(tmp_path):
 def test_gradebook_has_one_row_per_student(tmp_path):
     from coursework.grading.outcomes import CheckOutcome, ExerciseOutcome, SubmissionOutcome
     from coursework.grading.report import gradebook_csv
-    from coursework.grading.submissions import assign_students
+    from coursework.grading.submissions import assign_students, read_roster
 
     def outcome(sid, nb, score):
         o = SubmissionOutcome(sid, sid, nb)
@@ -839,8 +839,12 @@ def test_gradebook_has_one_row_per_student(tmp_path):
     assert list(rows[0])[2:-4] == names01  # only the notebooks in the run
     assert rows[0]["total"] == "10" and rows[1]["total"] == "10" and rows[1]["one_hot"] == ""
     assert rows[2]["status"] == "unknown notebook" and rows[2]["total"] == ""
-    students, missing, listed = assign_students(files, [("Alice Liddell", "alice*"), ("Carol", "carol*")])
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student,match\nAlice Liddell,alice*\nCarol,carol*\n")
+    students, missing, listed = assign_students(files, read_roster(roster))
     assert students[:2] == ["Alice Liddell"] * 2 and missing == ["Carol"] and listed == [True, True, False, False]
+    outcomes[0].id = "=HYPERLINK(1)"  # a file name is student-controlled: never a formula in a spreadsheet
+    assert "'=HYPERLINK(1)" in gradebook_csv(outcomes)
 
 
 def io_lines(text):

@@ -74,7 +74,8 @@ def progress_line(o):
     problems = [f"{e.name}: {e.problem.split(':')[0].split('(')[0].strip()}" for e in o.exercises if e.problem]
     head = f"{o.id}: {fmt(o.total)}/{fmt(o.max_score)}" if o.notebook else f"{o.id}: -"
     extra = o.unreadable or ("; ".join(problems)) or ("" if o.notebook else "unknown notebook")
-    return " ".join((head + (f"  ({extra})" if extra else "")).splitlines())
+    line = head + (f"  ({extra})" if extra else "")
+    return "".join(ch if ch.isprintable() else "?" for ch in line)  # no terminal escapes from a file name
 
 
 def exercise_columns(outcomes):
@@ -83,9 +84,15 @@ def exercise_columns(outcomes):
     return [name for name, ex in EXERCISES.items() if ex.notebook in notebooks]
 
 
+def _cell(value):
+    """A CSV cell a spreadsheet shows as text: a leading =, +, -, @ (a formula) gets a quote."""
+    value = str(value)
+    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
 def _csv(rows):
     buf = io.StringIO()
-    csv.writer(buf).writerows(rows)
+    csv.writer(buf).writerows([[_cell(v) for v in row] for row in rows])
     return buf.getvalue()
 
 
