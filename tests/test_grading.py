@@ -876,3 +876,12 @@ def test_without_isolation_a_changed_course_copy_costs_the_exercise(tmp_path, mo
     assert by_id["tamper.ipynb"].total == 0
     assert all("copy of the course code was changed" in e.problem for e in by_id["tamper.ipynb"].exercises)
     assert by_id["zz_honest.ipynb"].total == 10  # graded with the copy rebuilt
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="throwaway users exist only when the grader runs as root")
+def test_nothing_of_a_throwaway_user_survives_its_child():
+    from coursework.grading.sandbox import FIRST_UID, kill_user
+    uid = FIRST_UID - 1 - os.getpid() % 1000  # below the range of any grader's children
+    detached = subprocess.Popen(["sleep", "60"], user=uid, group=uid, extra_groups=[], start_new_session=True)
+    kill_user(uid)
+    assert detached.wait(timeout=10) == -9
