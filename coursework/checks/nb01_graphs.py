@@ -5,6 +5,7 @@ from refimpl.data.datasets import _one_hot
 from refimpl.graphs.graph import Graph, adjacency_to_edge_index, batch_graphs, edge_index_to_adjacency
 from coursework.checks.core import CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, student_function
 from coursework.checks.hidden import after, expect_unchanged
+from coursework.checks.questions import question
 
 NOTEBOOK = "01_graphs"
 
@@ -213,3 +214,8 @@ def _batch_other_verify(x, got):
 
 BATCH.add("other sizes (graphs of 6, 2, 7 nodes; one graph alone); edge arrays left unchanged", _batch_other_inputs,
           _batch_other_run, _batch_other_verify, public=False)
+
+
+# ----------------------------------------------------------------------------- predict, then run
+question("q_batch_edges", NOTEBOOK, "prediction_batch_edges", "abcd", "8b34486c917de07a",
+         title="Predict, then run: the edges of a batch of three ethanol molecules")

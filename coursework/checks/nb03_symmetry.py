@@ -9,6 +9,7 @@ from refimpl.data import tetris
 from refimpl import geometry as geo
 from coursework.checks.core import CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, student_function
 from coursework.checks.hidden import after, expect_unchanged
+from coursework.checks.questions import question
 from refimpl.core import losses, optim
 
 NOTEBOOK = "03_symmetry"
@@ -487,3 +488,8 @@ def _replay_verify(x, got):
 
 AUGMENT.add(f"{REPLAY_EPOCHS} epochs with lr={REPLAY_LR} on {REPLAY_SHAPES} shapes replay exactly (one Adam, one "
             "step per epoch)", _replay_inputs, _replay_run, _replay_verify, public=False)
+
+
+# ----------------------------------------------------------------------------- predict, then run
+question("q_mirror", NOTEBOOK, "prediction_mirror", "abc", "dca78e888a00be9a",
+         title="Predict, then run: the canonical pose of a mirror image")

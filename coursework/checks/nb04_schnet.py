@@ -8,6 +8,7 @@ from refimpl.nn import cutoffs, radial
 from refimpl.models import schnet
 from coursework.checks.core import CheckFailed, exercise, expect_array, expect_tuple, student_function
 from coursework.checks.hidden import after, expect_unchanged
+from coursework.checks.questions import question
 
 NOTEBOOK = "04_schnet"
 
@@ -426,3 +427,8 @@ def _verlet_other_verify(x, got):
 
 VERLET.add("7 atoms of other masses, a time step of 0.2 fs", _verlet_other_inputs, _verlet_run_step,
            _verlet_other_verify, public=False)
+
+
+# ----------------------------------------------------------------------------- predict, then run
+question("q_verlet_dt", NOTEBOOK, "prediction_verlet_dt", "abcd", "fb2f3c9786a7590e",
+         title="Predict, then run: the energy wiggle of velocity Verlet when the time step doubles")
