@@ -376,6 +376,11 @@ CANON.add("clouds of other sizes far from the origin; pos left unchanged", _cano
           _canon_far_verify, public=False)
 
 
+# ----------------------------------------------------------------------------- predict, then run
+question("q_mirror", NOTEBOOK, "prediction_mirror", "abc", "dca78e888a00be9a",
+         title="Predict, then run: the canonical pose of a mirror image")
+
+
 # ----------------------------------------------------------------------------- train_with_augmentation
 AUGMENT = exercise(
     "train_with_augmentation", NOTEBOOK, ("train_with_augmentation",), points=4,
@@ -488,8 +493,3 @@ def _replay_verify(x, got):
 
 AUGMENT.add(f"{REPLAY_EPOCHS} epochs with lr={REPLAY_LR} on {REPLAY_SHAPES} shapes replay exactly (one Adam, one "
             "step per epoch)", _replay_inputs, _replay_run, _replay_verify, public=False)
-
-
-# ----------------------------------------------------------------------------- predict, then run
-question("q_mirror", NOTEBOOK, "prediction_mirror", "abc", "dca78e888a00be9a",
-         title="Predict, then run: the canonical pose of a mirror image")
