@@ -383,10 +383,9 @@ def failures(exercise, namespace, public_only=False):
 
 def evaluate(mutant):
     """(killed by the public checks, killed by all checks) for one mutant."""
+    cells = apply(mutant)
     try:
-        ns = namespace_of(apply(mutant))
-    except ValueError:
-        raise
+        ns = namespace_of(cells)
     except Exception:            # the edit broke the cell itself: every check would fail
         return True, True
     public = bool(failures(mutant.exercise, ns, public_only=True))

@@ -21,7 +21,6 @@ def test_hidden_and_public_checks_kill_at_least_95_percent_of_the_mutants():
     survivors = [f"{m.exercise}: {m.label}" for m, _, everything in results if not everything]
     assert killed >= 0.95 * len(results), f"only {killed} of {len(results)} killed; survivors: {survivors}"
     assert killed > by_public, "the hidden checks kill nothing the public checks miss"
-    assert all(everything for _, public, everything in results if public), "a hidden check can only add kills"
 
 
 @pytest.mark.parametrize("rewrite", mutants.REWRITES, ids=[f"{r.exercise}: {r.label}" for r in mutants.REWRITES])
