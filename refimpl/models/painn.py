@@ -342,3 +342,18 @@ class PaiNNDirect(PaiNN):
     """
 
     OUTPUTS = {"energy": "graph_scalar", "forces": "atom_vector"}
+
+
+def schnetpack_state_dict(model):
+    """``model.params`` under schnetpack 2's names (NeuralNetworkPotential with PaiNN and Atomwise), weights
+    transposed to torch's (out, in); load with ``load_state_dict({k: torch.tensor(v) ...}, strict=False)``
+    (atomref and the direct head have no counterpart there and are left out)."""
+    out = {}
+    for name, value in model.params.items():
+        if name == "atomref" or name.startswith("direct_forces."):
+            continue
+        key = "output_modules.0.outnet." + name[len("readout."):] if name.startswith("readout.") \
+            else "representation." + name
+        key = key.replace("embedding", "embedding.weight").replace(".W", ".weight").replace(".b", ".bias")
+        out[key] = value.T if name.endswith(".W") else value
+    return out
