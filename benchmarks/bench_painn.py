@@ -39,7 +39,12 @@ def refimpl_step(model, opt):
 def schnetpack_step(args, batches, dtype):
     """A training step of schnetpack's PaiNN on the same batches, or None (with a message) without torch."""
     try:
+        import typing
+
         import torch
+        import torch.utils.data.dataloader as dataloader
+        if not hasattr(dataloader, "T_co"):        # schnetpack 2.0.4 imports a name newer torch dropped
+            dataloader.T_co = typing.TypeVar("T_co", covariant=True)
         import schnetpack as spk
         from schnetpack import properties
     except ImportError as err:
