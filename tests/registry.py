@@ -430,6 +430,7 @@ REGISTRY += [
 # --- PaiNN sub-blocks (refimpl.models.painn): scalars s (N, F), vectors v (N, F, 3) --------------------
 # The message and update blocks return (s, v); the rows flatten them into one array (s's entries, then
 # v's) for the finite-difference and permutation checks. Their rotation behaviour: tests/test_painn.py.
+from refimpl.core.validate import check_like  # noqa: E402
 from refimpl.models import painn  # noqa: E402
 
 
@@ -466,6 +467,7 @@ def _pair_in(backward):
     def wrapped(dout, cache):
         inner, s_shape, v_shape = cache
         n_s = int(np.prod(s_shape))
+        dout = check_like("dout", dout, (n_s + int(np.prod(v_shape)),))   # the flat (s, v) of the row
         return backward((dout[:n_s].reshape(s_shape), dout[n_s:].reshape(v_shape)), inner)
     return wrapped
 

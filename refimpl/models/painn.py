@@ -75,8 +75,9 @@ def dense2_forward(x, p):
 def dense2_backward(dout, cache, *, check_finite=True):
     """dout: (N, O). Returns (dx (N, D), grads {"0.W", "0.b", "1.W", "1.b"})."""
     c0, c_act, c1 = cache
-    dh, dW1, db1 = linear_backward(dout, c1, check_finite=check_finite)
-    dx, dW0, db0 = linear_backward(silu_backward(dh, c_act), c0, check_finite=False)
+    dout = check_like("dout", dout, c1[0].shape[:-1] + c1[1].shape[1:], check_finite)
+    dh, dW1, db1 = linear_backward(dout, c1, check_finite=False)
+    dx, dW0, db0 = linear_backward(silu_backward(dh, c_act, check_finite=False), c0, check_finite=False)
     return dx, {"0.W": dW0, "0.b": db0, "1.W": dW1, "1.b": db1}
 
 
@@ -121,9 +122,10 @@ def message_forward(s, v, W_ij, dir_ij, edge_index, p):
 def message_backward(dout, cache, *, check_finite=True):
     """dout: (ds_new (N, F), dv_new (N, F, 3)). Returns (ds, dv, dW_ij (E, 3F), ddir_ij (E, 3), grads like p)."""
     c_phi, c_gs, c_gv, c_ss, c_sv, W_ij, phi_j, m_vR, m_vv, v_j, dir_ij = cache
-    ds_new, dv_new = dout
-    dm_s = scatter_sum_backward(ds_new, c_ss, check_finite=check_finite)              # (E, F)
-    ddv_ij = scatter_sum_backward(dv_new, c_sv, check_finite=check_finite)            # (E, F, 3)
+    ds_new = check_like("ds_new", dout[0], c_ss[1], check_finite)
+    dv_new = check_like("dv_new", dout[1], c_sv[1], check_finite)
+    dm_s = scatter_sum_backward(ds_new, c_ss, check_finite=False)                     # (E, F)
+    ddv_ij = scatter_sum_backward(dv_new, c_sv, check_finite=False)                   # (E, F, 3)
     dm = np.concatenate([dm_s, (ddv_ij @ dir_ij[:, :, None])[:, :, 0],
                          np.einsum("efk,efk->ef", ddv_ij, v_j)], axis=1)
     ddir = (m_vR[:, None, :] @ ddv_ij)[:, 0]
@@ -156,13 +158,14 @@ def update_backward(dout, cache, *, check_finite=True):
     """dout: (ds_new (N, F), dv_new (N, F, 3)). Returns (ds, dv, grads like p)."""
     c_mix, c_norm, c_a, c_dot, c_gate, a_sv, dot, F = cache
     ds_new = check_like("ds_new", dout[0], dot.shape, check_finite)
-    da_vv, dU = scale_vectors_backward(dout[1], c_gate, check_finite=check_finite)
+    dv_new = check_like("dv_new", dout[1], c_gate[1].shape, check_finite)
+    da_vv, dU = scale_vectors_backward(dv_new, c_gate, check_finite=False)
     dV, dU_dot = vector_dot_backward(ds_new * a_sv, c_dot, check_finite=False)
     dctx, g_a = dense2_backward(np.concatenate([ds_new, da_vv, ds_new * dot], axis=1), c_a, check_finite=False)
     dV = dV + vector_norm_backward(dctx[:, F:], c_norm, check_finite=False)
     dv_mix, dW_mix = vector_linear_backward(np.concatenate([dV, dU + dU_dot], axis=1), c_mix, check_finite=False)
     grads = {"mu_channel_mix.W": dW_mix, **prefixed("intraatomic_context_net.", g_a)}
-    return ds_new + dctx[:, :F], dout[1] + dv_mix, grads
+    return ds_new + dctx[:, :F], dv_new + dv_mix, grads
 
 
 # ----------------------------------------------------------------------------- outputs
@@ -179,7 +182,7 @@ def readout_forward(s, batch, num_graphs, p):
 def readout_backward(dE, cache, *, check_finite=True):
     """dE: (G,). Returns (ds (N, F), grads like p)."""
     c_e, c_sum = cache
-    de = scatter_sum_backward(dE, c_sum, check_finite=check_finite)[:, None]
+    de = scatter_sum_backward(check_like("dE", dE, c_sum[1], check_finite), c_sum, check_finite=False)[:, None]
     return dense2_backward(de, c_e, check_finite=False)
 
 
@@ -198,7 +201,8 @@ def vector_head_forward(s, v, p):
 def vector_head_backward(dy, cache, *, check_finite=True):
     """dy: (N, 3). Returns (ds, dv, grads like p)."""
     c_g, c_v, c_s = cache
-    dg, dvec = scale_vectors_backward(dy[:, None, :], c_s, check_finite=check_finite)
+    dy = check_like("dy", dy, (c_s[1].shape[0], 3), check_finite)
+    dg, dvec = scale_vectors_backward(dy[:, None, :], c_s, check_finite=False)
     dv, dW_v = vector_linear_backward(dvec, c_v, check_finite=False)
     ds, g_gate = dense2_backward(dg, c_g, check_finite=False)
     return ds, dv, {"mix.W": dW_v, **prefixed("gate.", g_gate)}
