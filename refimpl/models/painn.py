@@ -25,11 +25,9 @@ the torch ``weight`` is W.T; their vectors mu are (N, 3, F), ours v are (N, F, 3
 | ----------------------------------------------------- | ----------------------------------------------------------- |
 | embedding (max_z, F)                                  | representation.embedding.weight                             |
 | filter_net.W (K, 3FT) / .b                            | representation.filter_net.weight / .bias                    |
-| interactions.t.interatomic_context_net.0.W / .b       | representation.interactions.t.interatomic_context_net.0.weight / .bias |
-| interactions.t.interatomic_context_net.1.W / .b       | representation.interactions.t.interatomic_context_net.1.weight / .bias |
+| interactions.t.interatomic_context_net.k.W / .b (k=0,1) | representation.interactions.t.interatomic_context_net.k.weight / .bias |
 | mixing.t.mu_channel_mix.W (F, 2F): [V, U] columns     | representation.mixing.t.mu_channel_mix.weight (mu_V, mu_W)  |
-| mixing.t.intraatomic_context_net.0.W / .b             | representation.mixing.t.intraatomic_context_net.0.weight / .bias |
-| mixing.t.intraatomic_context_net.1.W / .b             | representation.mixing.t.intraatomic_context_net.1.weight / .bias |
+| mixing.t.intraatomic_context_net.k.W / .b (k=0,1)     | representation.mixing.t.intraatomic_context_net.k.weight / .bias |
 | readout.0.W / .b, readout.1.W / .b                    | output_modules.0.outnet.0 / .1 .weight / .bias (Atomwise)   |
 | atomref (max_z,)                                      | atomref of the AddOffsets postprocessor                     |
 | direct_forces.* (PaiNNDirect only)                    | none (cf. schnetpack's GatedEquivariantBlock)               |
