@@ -425,3 +425,96 @@ REGISTRY += [
     *_gvp_block_rows("gvp_conv_layer", gvp.gvp_conv_layer_forward, gvp.gvp_conv_layer_backward,
                      _no_weight(lambda rng: _conv_inputs(rng, True)), _CONV_ARGS, _CONV_GRADS, {}, _NODES_EDGES),
 ]
+
+
+# --- PaiNN sub-blocks (refimpl.models.painn): scalars s (N, F), vectors v (N, F, 3) --------------------
+# The message and update blocks return (s, v); the rows flatten them into one array (s's entries, then
+# v's) for the finite-difference and permutation checks. Their rotation behaviour: tests/test_painn.py.
+from refimpl.core.validate import check_like  # noqa: E402
+from refimpl.models import painn  # noqa: E402
+
+
+def _painn_state(rng, n=5, f=3):
+    return {"s": rng.normal(size=(n, f)), "v": rng.normal(size=(n, f, 3))}
+
+
+def _dense2(rng, d_in, d_hidden, d_out, prefix=""):
+    return {prefix + k: v for k, v in _weights(rng, **{"0.W": (d_in, d_hidden), "0.b": (d_hidden,),
+                                                      "1.W": (d_hidden, d_out), "1.b": (d_out,)}).items()}
+
+
+def _painn_message_inputs(rng, n=5, e=12, f=3):
+    u = rng.normal(size=(e, 3))
+    return {**_painn_state(rng, n, f), "W_ij": rng.normal(size=(e, 3 * f)),
+            "dir_ij": u / np.linalg.norm(u, axis=1, keepdims=True), "edge_index": random_graph(rng, n, e),
+            "p": _dense2(rng, f, f, 3 * f)}
+
+
+def _painn_update_inputs(rng, n=5, f=3):
+    return {**_painn_state(rng, n, f),
+            "p": {"mu_channel_mix.W": 0.5 * rng.normal(size=(f, 2 * f)),
+                  **_dense2(rng, 2 * f, f, 3 * f, "intraatomic_context_net.")}}
+
+
+def _pair_out(forward):
+    def wrapped(**inputs):
+        (s, v), cache = forward(**inputs)
+        return np.concatenate([s.ravel(), v.ravel()]), (cache, s.shape, v.shape)
+    return wrapped
+
+
+def _pair_in(backward):
+    def wrapped(dout, cache):
+        inner, s_shape, v_shape = cache
+        n_s = int(np.prod(s_shape))
+        dout = check_like("dout", dout, (n_s + int(np.prod(v_shape)),))   # the flat (s, v) of the row
+        return backward((dout[:n_s].reshape(s_shape), dout[n_s:].reshape(v_shape)), inner)
+    return wrapped
+
+
+def _perm_painn(inputs, perm):
+    # node rows of s and v move with the atoms; so do the rows of both parts of the output
+    new = dict(inputs, s=inputs["s"][perm], v=inputs["v"][perm])
+    if "edge_index" in inputs:
+        new["edge_index"] = relabel_edges(inputs["edge_index"], perm)
+    n_s = inputs["s"].size
+
+    def expected(out):
+        s, v = out[:n_s].reshape(inputs["s"].shape), out[n_s:].reshape(inputs["v"].shape)
+        return np.concatenate([s[perm].ravel(), v[perm].ravel()])
+    return new, expected
+
+
+def _painn_readout_inputs(rng):
+    inputs = _readout_inputs(rng)
+    inputs["s"] = inputs.pop("h")
+    return inputs
+
+
+def _perm_painn_pool(inputs, perm):
+    new, expected = _perm_pool(dict(inputs, h=inputs["s"]), perm)
+    new["s"] = new.pop("h")
+    return new, expected
+
+
+REGISTRY += [
+    Row("painn_dense2", painn.dense2_forward, painn.dense2_backward,
+        lambda rng: {"x": rng.normal(size=(5, 4)), "p": _dense2(rng, 4, 3, 2)}, ("x", "p"),
+        _perm_nodes_equivariant(["x"])),
+    Row("painn_filters", painn.filters_forward, painn.filters_backward,
+        lambda rng: {"rbf": rng.normal(size=(12, 4)), "fcut": rng.uniform(0.0, 1.0, size=12),
+                     **_weights(rng, W=(4, 9), b=(9,))}, ("rbf", "fcut", "W", "b")),
+    Row("painn_message", _pair_out(painn.message_forward), _pair_in(painn.message_backward), _painn_message_inputs,
+        ("s", "v", "W_ij", "dir_ij", "p"), _perm_painn, covers="message_backward"),
+    Row("painn_update", _pair_out(painn.update_forward), _pair_in(painn.update_backward), _painn_update_inputs,
+        ("s", "v", "p"), _perm_painn, covers="update_backward"),
+    # v = 0 (as PaiNN starts): |V| = sqrt(eps), smooth there thanks to eps inside the root
+    Row("painn_update_at_zero_vectors", _pair_out(painn.update_forward), _pair_in(painn.update_backward),
+        lambda rng: dict(_painn_update_inputs(rng), v=np.zeros((5, 3, 3))), ("s", "v", "p"),
+        covers="update_backward"),
+    Row("painn_readout", painn.readout_forward, painn.readout_backward, _painn_readout_inputs, ("s", "p"),
+        _perm_painn_pool),
+    Row("painn_vector_head", painn.vector_head_forward, painn.vector_head_backward,
+        lambda rng: {**_painn_state(rng), "p": {"mix.W": rng.normal(size=(3, 1)), **_dense2(rng, 3, 2, 1, "gate.")}},
+        ("s", "v", "p"), _perm_nodes_equivariant(["s", "v"]), kinds={"v": "vector"}, out_kinds=("vector",)),
+]
