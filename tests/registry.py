@@ -319,3 +319,39 @@ REGISTRY += [
         lambda rng: {"atomref": rng.normal(size=9), "Z": rng.integers(1, 9, size=7),
                      "batch": np.array([0, 0, 0, 1, 1, 1, 1]), "num_graphs": 2}, ("atomref",)),
 ]
+
+
+# --- angles and DimeNet's bases (refimpl.geometry.triplets, refimpl.nn.bessel, refimpl.nn.angular) ---------
+from refimpl.geometry import triplets as trip  # noqa: E402
+from refimpl.nn import angular, bessel  # noqa: E402
+
+
+def _triplet_inputs(rng):
+    # a radius graph of 7 atoms (lengths away from 0) and its triplets, plus one collinear triplet
+    pos = rng.normal(size=(7, 3))
+    pos[6] = 2.0 * pos[5] - pos[4]                     # 4, 5, 6 on a line: alpha_456 = pi
+    ei = np.array([(j, i) for j in range(7) for i in range(7) if j != i]).T
+    idx_kj, idx_ji = trip.triplets(ei, 7)
+    return {"r": pos[ei[0]] - pos[ei[1]], "idx_kj": idx_kj, "idx_ji": idx_ji}
+
+
+def _sbf_inputs(rng):
+    t = _triplet_inputs(rng)
+    d = rng.uniform(0.3, 6.0, size=t["r"].shape[0])   # some beyond r_c = 5
+    return {"d": d, "c": rng.uniform(-1, 1, size=t["idx_kj"].shape[0]), "idx_kj": t["idx_kj"], "cutoff": 5.0,
+            "num_spherical": 4, "num_radial": 3}
+
+
+REGISTRY += [
+    Row("triplet_cosine", trip.triplet_cosine_forward, trip.triplet_cosine_backward, _triplet_inputs, ("r",)),
+    *[Row(f"spherical_jn_{l}", bessel.spherical_jn_forward, bessel.spherical_jn_backward,
+          lambda rng, l=l: {"x": np.concatenate([rng.uniform(1e-3, 2.0, 5), rng.uniform(2.0, 25.0, 5)]), "l": l},
+          ("x",)) for l in (0, 1, 3, 6)],
+    Row("bessel_rbf", bessel.bessel_rbf_forward, bessel.bessel_rbf_backward,
+        lambda rng: {"d": rng.uniform(0.01, 6.0, size=9), "freq": np.arange(1, 5) * np.pi + rng.normal(size=4) * 0.1,
+                     "cutoff": 5.0}, ("d", "freq")),
+    Row("legendre", angular.legendre_forward, angular.legendre_backward,
+        lambda rng: {"c": rng.uniform(-0.999, 0.999, size=8), "num_spherical": 7}, ("c",)),
+    Row("spherical_basis", angular.spherical_basis_forward, angular.spherical_basis_backward, _sbf_inputs,
+        ("d", "c")),
+]
