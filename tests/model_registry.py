@@ -36,3 +36,14 @@ def _schnet():
 MODEL_ROWS = [
     ModelRow("schnet", _schnet),
 ]
+
+
+def _dimenet():
+    from refimpl.models.dimenet import DimeNet
+    return _perturb(DimeNet(hidden_channels=6, num_blocks=2, num_bilinear=3, num_spherical=3, num_radial=3, cutoff=4.0,
+                            max_z=10, seed=1), np.random.default_rng(2))
+
+
+MODEL_ROWS += [
+    ModelRow("dimenet", _dimenet),
+]

@@ -83,7 +83,7 @@ def spherical_basis_forward(d, c, idx_kj, cutoff, num_spherical, num_radial, p=6
     rad = w[:, None, None] * R                                    # (E, L, K) per edge
     a = rad[idx_kj] * Y[:, :, None]
     cache = (c_P, c_u, u, x, inv_x, w, R, dR, rad, Y, idx_kj, d.shape[0])
-    return a.reshape(a.shape[0], -1), cache
+    return a.reshape(a.shape[0], num_spherical * num_radial), cache
 
 
 def spherical_basis_backward(da, cache, *, check_finite=True):

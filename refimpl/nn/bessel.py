@@ -21,7 +21,7 @@ from math import factorial
 import numpy as np
 from scipy.optimize import brentq
 
-from refimpl.core.validate import as_float_array, check_like, check_positive_int
+from refimpl.core.validate import as_float_array, check_like, check_nonnegative_int, check_positive_int
 from refimpl.nn.cutoffs import polynomial_cutoff_backward, polynomial_cutoff_forward
 
 L_MAX = 8           # the closed forms are tested against scipy.special.spherical_jn for l <= L_MAX
@@ -29,7 +29,7 @@ _SERIES_TERMS = 30  # the series is used for |x| < l + 1, where 30 terms reach f
 
 
 def _check_order(l):
-    l = check_positive_int("l", l)
+    l = check_nonnegative_int("l", l)
     if l > L_MAX + 1:
         raise ValueError(f"l: expected an order 0 <= l <= {L_MAX + 1}, got {l}")
     return l
