@@ -61,7 +61,7 @@ from refimpl.nn.bessel import bessel_rbf_backward, bessel_rbf_forward, spherical
 def _dense_silu(x, W, b):
     """silu(x W + b) and its cache (the sandwich every block uses)."""
     a = x @ W + b
-    s = 1.0 / (1.0 + np.exp(-a))
+    s = np.exp(-np.logaddexp(0.0, -a))                          # sigmoid without overflow
     return a * s, (x, W, a, s)
 
 
