@@ -3,6 +3,7 @@ Symmetry, forces, loss gradient and batching are in tests/test_models.py (its ro
 import re
 
 import numpy as np
+import pytest
 
 from refimpl.models import dimenet
 from refimpl.models.dimenet import DimeNet
@@ -62,3 +63,16 @@ def test_no_triplets_still_gives_energies_and_forces():
     model = _small()
     E, F = model.energy_and_forces(np.array([6, 8]), np.array([[0.0, 0, 0], [1.1, 0, 0]]))
     assert np.isfinite(E).all() and np.abs(F.sum(axis=0)).max() < 1e-12 and np.abs(F).max() > 0
+
+
+@pytest.mark.parametrize("kwargs, name", [({"hidden_channels": 0}, "hidden_channels"), ({"num_spherical": 9}, "num_spherical"),
+                                          ({"num_radial": 2.5}, "num_radial"), ({"cutoff": -1.0}, "cutoff"),
+                                          ({"envelope_p": 0}, "envelope_p"), ({"num_blocks": True}, "num_blocks")])
+def test_bad_sizes_are_rejected_by_name(kwargs, name):
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        _small(**kwargs)
+
+
+def test_bilinear_rejects_mismatched_shapes():
+    with pytest.raises(ValueError, match="^W:"):
+        dimenet.bilinear_forward(np.ones((4, 3)), np.ones((4, 5)), np.ones((3, 4, 5)))
