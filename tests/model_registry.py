@@ -33,8 +33,25 @@ def _schnet():
                     np.random.default_rng(1))
 
 
+def _gvp():
+    from refimpl.models.gvp_energy import GVPModel
+    return _perturb(GVPModel(node_dims=(6, 3), edge_dims=(5, 2), n_rbf=6, n_layers=2, cutoff=4.0, max_z=10, seed=2),
+                    np.random.default_rng(2))
+
+
+def _painn(cls_name="PaiNN", **kw):
+    from refimpl.models import painn
+    cls = getattr(painn, cls_name)
+    return _perturb(cls(**{"n_atom_basis": 6, "n_interactions": 2, "n_rbf": 5, "cutoff": 4.0, "max_z": 10,
+                           "seed": 2, **kw}), np.random.default_rng(2))
+
+
 MODEL_ROWS = [
     ModelRow("schnet", _schnet),
+    ModelRow("gvp", _gvp),
+    ModelRow("painn", _painn),
+    ModelRow("painn_gaussian_shared", lambda: _painn(radial_basis="gaussian", shared_filters=True)),
+    ModelRow("painn_direct", lambda: _painn("PaiNNDirect")),
 ]
 
 

@@ -400,3 +400,202 @@ REGISTRY += [
     Row("dimenet_output_block", dimenet.output_block_forward, dimenet.output_block_backward, _output_block_inputs,
         ("m", "rbf", "W_rbf", "W0", "b0", "W1")),
 ]
+
+
+# --- spherical harmonics (refimpl.nn.spherical); their rotation behaviour: tests/test_spherical.py ----------
+from refimpl.nn import spherical  # noqa: E402
+
+REGISTRY += [
+    Row(f"spherical_harmonics_l{l}", spherical.spherical_harmonics_forward, spherical.spherical_harmonics_backward,
+        lambda rng, l=l: {"u": rng.normal(size=(6, 3)), "l": l}, ("u",), _perm_nodes_equivariant(["u"]),
+        # Y^0 is invariant and Y^1 = sqrt(3) u a vector; Y^2 rotates by D^2(R) (tests/test_spherical.py)
+        **({"kinds": {"u": "vector"}, "out_kinds": (("invariant",), ("vector",))[l]} if l < 2 else {}))
+    for l in spherical.ORDERS
+]
+
+
+# --- GVP blocks (refimpl.models.gvp): (s, V) in and out. Each block gets two rows, one per output: its
+# scalars s' (invariant) and its vectors V' (rotating); together they check the whole backward.
+from refimpl.core.validate import check_like  # noqa: E402
+from refimpl.models import gvp  # noqa: E402
+from refimpl.models.base import subdict  # noqa: E402
+
+
+def _gvp_block_rows(name, block_f, block_b, make_inputs, arg_names, grad_names, kwargs, permute=None, kw_names=()):
+    """Rows for a block ``block_f(*args, p, **kwargs) -> ((s, V), cache)`` whose backward returns
+    ``(*dargs, grads)``; its params enter the rows as inputs named ``p.<name>``, the arrays named in
+    ``kw_names`` as keyword arguments."""
+    sample = make_inputs(np.random.default_rng(0))
+    pkeys = sorted(k for k in sample if k.startswith("p."))
+    kinds = {k: "vector" for k in ("V", "eV") if k in sample}
+
+    def row(part):
+        def forward(**inputs):
+            p = {k[2:]: v for k, v in inputs.items() if k.startswith("p.")}
+            (s, V), cache = block_f(*(inputs[a] for a in arg_names), p, **{k: inputs[k] for k in kw_names}, **kwargs)
+            return (V if part else s), (cache, s, V)
+
+        def backward(dout, cache):
+            c, s, V = cache
+            dout = check_like("dout", dout, (V if part else s).shape)
+            *dargs, g = block_b((np.zeros_like(s), dout) if part else (dout, np.zeros_like(V)), c)
+            return (*dargs, *(g[k[2:]] for k in pkeys))
+
+        return Row(f"{name}_{'vectors' if part else 'scalars'}", forward, backward, make_inputs,
+                   (*grad_names, *pkeys), permute, covers=block_b.__name__, kinds=kinds,
+                   out_kinds=("vector" if part else "invariant",))
+
+    return [row(0), row(1)]
+
+
+def _noisy(rng, params):
+    """Initial parameters plus noise, so that biases and layer-norm gains are not 0 and 1."""
+    return {f"p.{k}": v + 0.3 * rng.normal(size=v.shape) for k, v in params.items()}
+
+
+def _gvp_inputs(rng, dims_in=(4, 3), dims_out=(5, 2), gate=True, n=6):
+    return {"s": rng.normal(size=(n, dims_in[0])), "V": rng.normal(size=(n, dims_in[1], 3)),
+            **_noisy(rng, gvp.init_gvp(rng, dims_in, dims_out, gate))}
+
+
+def _ln_inputs(rng):
+    return {"s": rng.normal(size=(6, 4)), "V": rng.normal(size=(6, 3, 3)), **_noisy(rng, gvp.init_layer_norm(4))}
+
+
+def _conv_inputs(rng, layer=False):
+    n, e, dims, edims = 5, 12, (3, 2), (4, 1)
+    p = gvp.init_gvp_conv_layer(rng, dims, edims)
+    return {"s": rng.normal(size=(n, 3)), "V": rng.normal(size=(n, 2, 3)), "edge_index": random_graph(rng, n, e),
+            "es": rng.normal(size=(e, 4)), "eV": rng.normal(size=(e, 1, 3)),
+            "edge_weight": rng.uniform(0.2, 1.0, size=e), **_noisy(rng, p if layer else subdict(p, "conv."))}
+
+
+def _no_weight(make):
+    return lambda rng: {k: v for k, v in make(rng).items() if k != "edge_weight"}
+
+
+_NODES = _perm_nodes_equivariant(["s", "V"])
+_NODES_EDGES = _perm_nodes_equivariant(["s", "V"], "edge_index")
+_CONV_ARGS = ("s", "V", "edge_index", "es", "eV")
+_CONV_GRADS = ("s", "V", "es", "eV", None)
+_SMOOTH = {"clamp": False, "acts": ("silu", "sigmoid")}
+REGISTRY += [
+    *_gvp_block_rows("gvp_gated", gvp.gvp_forward, gvp.gvp_backward, _gvp_inputs, ("s", "V"), ("s", "V"),
+                     {"vector_gate": True}, _NODES),
+    *_gvp_block_rows("gvp_ungated", gvp.gvp_forward, gvp.gvp_backward, lambda rng: _gvp_inputs(rng, gate=False),
+                     ("s", "V"), ("s", "V"), {}, _NODES),
+    *_gvp_block_rows("gvp_no_activations", gvp.gvp_forward, gvp.gvp_backward, _gvp_inputs, ("s", "V"), ("s", "V"),
+                     {"vector_gate": True, "scalar_act": None, "vector_act": None}, _NODES),
+    *_gvp_block_rows("gvp_smooth_scalars_out", gvp.gvp_forward, gvp.gvp_backward,
+                     lambda rng: _gvp_inputs(rng, dims_out=(3, 0)), ("s", "V"), ("s", "V"),
+                     {"vector_gate": True, "scalar_act": "silu", "clamp": False}, _NODES)[:1],
+    *_gvp_block_rows("gvp_stack", gvp.gvp_stack_forward, gvp.gvp_stack_backward,
+                     lambda rng: {k: v for k, v in _conv_inputs(rng, True).items()
+                                  if k in ("s", "V") or "ff_func" in k},
+                     ("s", "V"), ("s", "V"), {"prefix": "ff_func", "acts": ("relu", "sigmoid"), "vector_gate": True,
+                                              "clamp": True}, _NODES),
+    *_gvp_block_rows("gvp_layer_norm", gvp.layer_norm_forward, gvp.layer_norm_backward, _ln_inputs, ("s", "V"),
+                     ("s", "V"), {}, _NODES),
+    *_gvp_block_rows("gvp_layer_norm_smooth", gvp.layer_norm_forward, gvp.layer_norm_backward, _ln_inputs,
+                     ("s", "V"), ("s", "V"), {"clamp": False}, _NODES),
+    *_gvp_block_rows("gvp_conv_mean", gvp.gvp_conv_forward, gvp.gvp_conv_backward, _no_weight(_conv_inputs),
+                     _CONV_ARGS, _CONV_GRADS, {}, _NODES_EDGES),
+    *_gvp_block_rows("gvp_conv_weighted_sum", gvp.gvp_conv_forward, gvp.gvp_conv_backward, _conv_inputs,
+                     _CONV_ARGS, ("s", "V", "es", "eV", "edge_weight"), dict(_SMOOTH, aggr="sum"), _NODES_EDGES,
+                     kw_names=("edge_weight",)),
+    *_gvp_block_rows("gvp_conv_layer", gvp.gvp_conv_layer_forward, gvp.gvp_conv_layer_backward,
+                     _no_weight(lambda rng: _conv_inputs(rng, True)), _CONV_ARGS, _CONV_GRADS, {}, _NODES_EDGES),
+]
+
+
+# --- PaiNN sub-blocks (refimpl.models.painn): scalars s (N, F), vectors v (N, F, 3) --------------------
+# The message and update blocks return (s, v); the rows flatten them into one array (s's entries, then
+# v's) for the finite-difference and permutation checks. Their rotation behaviour: tests/test_painn.py.
+from refimpl.core.validate import check_like  # noqa: E402
+from refimpl.models import painn  # noqa: E402
+
+
+def _painn_state(rng, n=5, f=3):
+    return {"s": rng.normal(size=(n, f)), "v": rng.normal(size=(n, f, 3))}
+
+
+def _dense2(rng, d_in, d_hidden, d_out, prefix=""):
+    return {prefix + k: v for k, v in _weights(rng, **{"0.W": (d_in, d_hidden), "0.b": (d_hidden,),
+                                                      "1.W": (d_hidden, d_out), "1.b": (d_out,)}).items()}
+
+
+def _painn_message_inputs(rng, n=5, e=12, f=3):
+    u = rng.normal(size=(e, 3))
+    return {**_painn_state(rng, n, f), "W_ij": rng.normal(size=(e, 3 * f)),
+            "dir_ij": u / np.linalg.norm(u, axis=1, keepdims=True), "edge_index": random_graph(rng, n, e),
+            "p": _dense2(rng, f, f, 3 * f)}
+
+
+def _painn_update_inputs(rng, n=5, f=3):
+    return {**_painn_state(rng, n, f),
+            "p": {"mu_channel_mix.W": 0.5 * rng.normal(size=(f, 2 * f)),
+                  **_dense2(rng, 2 * f, f, 3 * f, "intraatomic_context_net.")}}
+
+
+def _pair_out(forward):
+    def wrapped(**inputs):
+        (s, v), cache = forward(**inputs)
+        return np.concatenate([s.ravel(), v.ravel()]), (cache, s.shape, v.shape)
+    return wrapped
+
+
+def _pair_in(backward):
+    def wrapped(dout, cache):
+        inner, s_shape, v_shape = cache
+        n_s = int(np.prod(s_shape))
+        dout = check_like("dout", dout, (n_s + int(np.prod(v_shape)),))   # the flat (s, v) of the row
+        return backward((dout[:n_s].reshape(s_shape), dout[n_s:].reshape(v_shape)), inner)
+    return wrapped
+
+
+def _perm_painn(inputs, perm):
+    # node rows of s and v move with the atoms; so do the rows of both parts of the output
+    new = dict(inputs, s=inputs["s"][perm], v=inputs["v"][perm])
+    if "edge_index" in inputs:
+        new["edge_index"] = relabel_edges(inputs["edge_index"], perm)
+    n_s = inputs["s"].size
+
+    def expected(out):
+        s, v = out[:n_s].reshape(inputs["s"].shape), out[n_s:].reshape(inputs["v"].shape)
+        return np.concatenate([s[perm].ravel(), v[perm].ravel()])
+    return new, expected
+
+
+def _painn_readout_inputs(rng):
+    inputs = _readout_inputs(rng)
+    inputs["s"] = inputs.pop("h")
+    return inputs
+
+
+def _perm_painn_pool(inputs, perm):
+    new, expected = _perm_pool(dict(inputs, h=inputs["s"]), perm)
+    new["s"] = new.pop("h")
+    return new, expected
+
+
+REGISTRY += [
+    Row("painn_dense2", painn.dense2_forward, painn.dense2_backward,
+        lambda rng: {"x": rng.normal(size=(5, 4)), "p": _dense2(rng, 4, 3, 2)}, ("x", "p"),
+        _perm_nodes_equivariant(["x"])),
+    Row("painn_filters", painn.filters_forward, painn.filters_backward,
+        lambda rng: {"rbf": rng.normal(size=(12, 4)), "fcut": rng.uniform(0.0, 1.0, size=12),
+                     **_weights(rng, W=(4, 9), b=(9,))}, ("rbf", "fcut", "W", "b")),
+    Row("painn_message", _pair_out(painn.message_forward), _pair_in(painn.message_backward), _painn_message_inputs,
+        ("s", "v", "W_ij", "dir_ij", "p"), _perm_painn, covers="message_backward"),
+    Row("painn_update", _pair_out(painn.update_forward), _pair_in(painn.update_backward), _painn_update_inputs,
+        ("s", "v", "p"), _perm_painn, covers="update_backward"),
+    # v = 0 (as PaiNN starts): |V| = sqrt(eps), smooth there thanks to eps inside the root
+    Row("painn_update_at_zero_vectors", _pair_out(painn.update_forward), _pair_in(painn.update_backward),
+        lambda rng: dict(_painn_update_inputs(rng), v=np.zeros((5, 3, 3))), ("s", "v", "p"),
+        covers="update_backward"),
+    Row("painn_readout", painn.readout_forward, painn.readout_backward, _painn_readout_inputs, ("s", "p"),
+        _perm_painn_pool),
+    Row("painn_vector_head", painn.vector_head_forward, painn.vector_head_backward,
+        lambda rng: {**_painn_state(rng), "p": {"mix.W": rng.normal(size=(3, 1)), **_dense2(rng, 3, 2, 1, "gate.")}},
+        ("s", "v", "p"), _perm_nodes_equivariant(["s", "v"]), kinds={"v": "vector"}, out_kinds=("vector",)),
+]

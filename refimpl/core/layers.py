@@ -95,10 +95,10 @@ def silu_forward(x):
     return x * s, (x, s)
 
 
-def silu_backward(dout, cache):
+def silu_backward(dout, cache, *, check_finite=True):
     """d silu/dx = s + x s (1 - s)."""
     x, s = cache
-    return check_like("dout", dout, x.shape) * (s + x * s * (1.0 - s))
+    return check_like("dout", dout, x.shape, check_finite) * (s + x * s * (1.0 - s))
 
 
 def shifted_softplus_forward(x):
