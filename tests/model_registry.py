@@ -53,3 +53,14 @@ MODEL_ROWS = [
     ModelRow("painn_gaussian_shared", lambda: _painn(radial_basis="gaussian", shared_filters=True)),
     ModelRow("painn_direct", lambda: _painn("PaiNNDirect")),
 ]
+
+
+def _dimenet():
+    from refimpl.models.dimenet import DimeNet
+    return _perturb(DimeNet(hidden_channels=6, num_blocks=2, num_bilinear=3, num_spherical=3, num_radial=3, cutoff=4.0,
+                            max_z=10, seed=1), np.random.default_rng(2))
+
+
+MODEL_ROWS += [
+    ModelRow("dimenet", _dimenet),
+]

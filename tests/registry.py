@@ -321,6 +321,87 @@ REGISTRY += [
 ]
 
 
+# --- angles and DimeNet's bases (refimpl.geometry.triplets, refimpl.nn.bessel, refimpl.nn.angular) ---------
+from refimpl.geometry import triplets as trip  # noqa: E402
+from refimpl.nn import angular, bessel  # noqa: E402
+
+
+def _triplet_inputs(rng):
+    # a radius graph of 7 atoms (lengths away from 0) and its triplets, plus one collinear triplet
+    pos = rng.normal(size=(7, 3))
+    pos[6] = 2.0 * pos[5] - pos[4]                     # 4, 5, 6 on a line: alpha_456 = pi
+    ei = np.array([(j, i) for j in range(7) for i in range(7) if j != i]).T
+    idx_kj, idx_ji = trip.triplets(ei, 7)
+    return {"r": pos[ei[0]] - pos[ei[1]], "idx_kj": idx_kj, "idx_ji": idx_ji}
+
+
+def _sbf_inputs(rng):
+    t = _triplet_inputs(rng)
+    d = rng.uniform(0.3, 6.0, size=t["r"].shape[0])   # some beyond r_c = 5
+    return {"d": d, "c": rng.uniform(-1, 1, size=t["idx_kj"].shape[0]), "idx_kj": t["idx_kj"], "cutoff": 5.0,
+            "num_spherical": 4, "num_radial": 3}
+
+
+REGISTRY += [
+    Row("triplet_cosine", trip.triplet_cosine_forward, trip.triplet_cosine_backward, _triplet_inputs, ("r",)),
+    *[Row(f"spherical_jn_{l}", bessel.spherical_jn_forward, bessel.spherical_jn_backward,
+          lambda rng, l=l: {"x": np.concatenate([rng.uniform(1e-3, 2.0, 5), rng.uniform(2.0, 25.0, 5)]), "l": l},
+          ("x",)) for l in (0, 1, 3, 6)],
+    Row("bessel_rbf", bessel.bessel_rbf_forward, bessel.bessel_rbf_backward,
+        lambda rng: {"d": rng.uniform(0.01, 6.0, size=9), "freq": np.arange(1, 5) * np.pi + rng.normal(size=4) * 0.1,
+                     "cutoff": 5.0}, ("d", "freq")),
+    Row("legendre", angular.legendre_forward, angular.legendre_backward,
+        lambda rng: {"c": rng.uniform(-0.999, 0.999, size=8), "num_spherical": 7}, ("c",)),
+    Row("spherical_basis", angular.spherical_basis_forward, angular.spherical_basis_backward, _sbf_inputs,
+        ("d", "c")),
+]
+
+
+# --- DimeNet's blocks (refimpl.models.dimenet) ---------------------------------------------------------------
+from refimpl.models import dimenet  # noqa: E402
+
+
+def _dimenet_graph(rng, n=6):
+    ei = np.array([(j, i) for j in range(n) for i in range(n) if j != i and (i + j) % 4]).T
+    idx_kj, idx_ji = trip.triplets(ei, n)
+    return ei, idx_kj, idx_ji
+
+
+def _interaction_block_inputs(rng, H=4, K=3, LK=6, B=2):
+    ei, idx_kj, idx_ji = _dimenet_graph(rng)
+    E, T = ei.shape[1], idx_kj.shape[0]
+    return {"m": rng.normal(size=(E, H)), "rbf": rng.normal(size=(E, K)), "sbf": rng.normal(size=(T, LK)),
+            "idx_kj": idx_kj, "idx_ji": idx_ji,
+            **_weights(rng, W_rbf=(K, H), W_sbf=(LK, B), W_kj=(H, H), b_kj=(H,), W_ji=(H, H), b_ji=(H,),
+                       W_bil=(B, H, H), W_lin=(H, H), b_lin=(H,))}
+
+
+def _embedding_block_inputs(rng, H=4, K=3):
+    ei, _, _ = _dimenet_graph(rng)
+    return {"h": rng.normal(size=(6, H)), "rbf": rng.normal(size=(ei.shape[1], K)), "edge_index": ei,
+            **_weights(rng, W_rbf=(K, H), b_rbf=(H,), W=(3 * H, H), b=(H,))}
+
+
+def _output_block_inputs(rng, H=4, K=3):
+    ei, _, _ = _dimenet_graph(rng)
+    return {"m": rng.normal(size=(ei.shape[1], H)), "rbf": rng.normal(size=(ei.shape[1], K)), "edge_index": ei,
+            "num_nodes": 6, **_weights(rng, W_rbf=(K, H), W0=(H, H), b0=(H,), W1=(H, 1))}
+
+
+REGISTRY += [
+    Row("dimenet_bilinear", dimenet.bilinear_forward, dimenet.bilinear_backward,
+        lambda rng: {"sbf": rng.normal(size=(7, 3)), "x": rng.normal(size=(7, 4)), "W": rng.normal(size=(3, 4, 5))},
+        ("sbf", "x", "W")),
+    Row("dimenet_embedding_block", dimenet.embedding_block_forward, dimenet.embedding_block_backward,
+        _embedding_block_inputs, ("h", "rbf", "W_rbf", "b_rbf", "W", "b")),
+    Row("dimenet_interaction_block", dimenet.interaction_block_forward, dimenet.interaction_block_backward,
+        _interaction_block_inputs, ("m", "rbf", "sbf", "W_rbf", "W_sbf", "W_kj", "b_kj", "W_ji", "b_ji", "W_bil",
+                                    "W_lin", "b_lin")),
+    Row("dimenet_output_block", dimenet.output_block_forward, dimenet.output_block_backward, _output_block_inputs,
+        ("m", "rbf", "W_rbf", "W0", "b0", "W1")),
+]
+
+
 # --- spherical harmonics (refimpl.nn.spherical); their rotation behaviour: tests/test_spherical.py ----------
 from refimpl.nn import spherical  # noqa: E402
 

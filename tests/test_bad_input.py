@@ -160,6 +160,29 @@ CASES = [
                                   gvp.init_gvp_conv_layer(RNG, (3, 2), (3, 1))), {}, "p"),
 ]
 
+# triplets and angles, DimeNet's bases
+from refimpl.geometry import triplets as trip  # noqa: E402
+from refimpl.nn import angular, bessel  # noqa: E402
+
+MODULES += (trip, angular, bessel)
+CASES += [
+    (trip.triplets, (EDGES, 3), {}, "edge_index"),
+    (trip.triplet_cosine_forward, (np.ones((4, 2)), [0], [1]), {}, "r"),
+    (trip.triplet_cosine_forward, (np.ones((4, 3)), [0, 1], [1]), {}, "idx_kj"),
+    (trip.triplet_cosine_forward, (np.ones((4, 3)), [0], [4]), {}, "idx_ji"),
+    (bessel.spherical_jn_forward, (X, 9), {}, "l"),
+    (bessel.spherical_jn_forward, ("a", 0), {}, "x"),
+    (bessel.spherical_jn_zeros, (0, 3), {}, "num_spherical"),
+    (bessel.spherical_jn_zeros, (3, -1), {}, "num_radial"),
+    (bessel.bessel_rbf_forward, (X, np.ones(3), 5.0), {}, "d"),
+    (bessel.bessel_rbf_forward, (np.ones(3), np.ones((2, 2)), 5.0), {}, "freq"),
+    (bessel.bessel_rbf_forward, (np.ones(3), np.ones(2), -5.0), {}, "cutoff"),
+    (angular.legendre_forward, ([2.0], 3), {}, "c"),
+    (angular.legendre_forward, ([0.5], 0), {}, "num_spherical"),
+    (angular.spherical_basis_forward, (np.ones(3), np.full(2, 0.5), [0, 5], 5.0, 3, 2), {}, "idx_kj"),
+    (angular.spherical_basis_forward, (np.ones(3), np.full(3, 0.5), [0, 1], 5.0, 3, 2), {}, "c"),
+]
+
 
 def _case_id(k, case):
     fn, _, _, name = case

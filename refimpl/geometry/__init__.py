@@ -1,5 +1,6 @@
 """3D geometry: group elements and their action (``transforms``), differentiable pair geometry
-(``displacement``), neighbour graphs (``radius``) and numerical symmetry measurement (``symmetry``).
+(``displacement``), neighbour graphs (``radius``), triplets k -> j -> i with their angles (``triplets``)
+and numerical symmetry measurement (``symmetry``).
 
 The names of ``transforms`` and ``displacement`` are re-exported here, so
 ``from refimpl.geometry import random_rotation, distance_forward`` works.
