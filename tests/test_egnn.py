@@ -88,3 +88,68 @@ def test_coincident_atoms_give_finite_outputs():
     h, ei = rng.normal(size=(4, F)), _complete_graph(4)
     h_out, x_out = run_w(h, x, ei)
     assert np.all(np.isfinite(h_out)) and np.allclose(x_out, 0.0)
+
+
+# ----------------------------------------------------------------------------- the energy model
+def _model_and_molecule():
+    import sys, pathlib
+    sys.path.insert(0, str(pathlib.Path(__file__).parent))
+    from model_registry import _egnn
+    rng = np.random.default_rng(4)
+    pos = rng.uniform(-1.2, 1.2, size=(6, 3))
+    return _egnn(), np.array([6, 1, 1, 8, 1, 7]), pos
+
+
+def test_forces_run_through_the_coordinate_updates():
+    """The coordinate updates change the energy (so a backward through distances only would be wrong),
+    and the forces still equal finite differences of the energy."""
+    from refimpl.core.gradcheck import numerical_gradient
+    model, Z, pos = _model_and_molecule()
+    out = model.predict(Z, pos)
+    E, F = model.energy_and_forces(Z, pos)
+    frozen = type(model)(**model.config())
+    frozen.params = {k: (0.0 * v if k.endswith("coord_mlp.2.W") else v) for k, v in model.params.items()}
+    assert np.abs(out["positions_update"]).max() > 0.05
+    assert abs(frozen.energy_and_forces(Z, pos)[0][0] - E[0]) > 1e-3 * abs(E[0])
+    num = numerical_gradient(lambda: model.energy_and_forces(Z, pos)[0].sum(), pos, eps=1e-5)
+    np.testing.assert_allclose(F, -num, rtol=0, atol=1e-7 * np.abs(F).max())
+
+
+def test_model_positions_move_as_R_x_plus_t():
+    """x^0 + positions_update, the model's last positions, move as Q x + t (Q in O(3))."""
+    model, Z, pos = _model_and_molecule()
+    rng = np.random.default_rng(5)
+    last = pos + model.predict(Z, pos)["positions_update"]
+    for Q in (random_rotation(rng), random_improper(rng)):
+        t = random_translation(rng, scale=100.0)
+        moved = pos @ Q.T + t
+        np.testing.assert_allclose(moved + model.predict(Z, moved)["positions_update"], last @ Q.T + t,
+                                   rtol=0, atol=1e-10 * np.abs(t).max())
+
+
+def test_parameter_names_follow_egnn_clean():
+    from refimpl.models.egnn import EGNN
+    names = set(EGNN(n_features=4, n_layers=2, max_z=10).params)
+    layer = {f"gcl_{t}.{m}.{k}.{w}" for t in range(2) for m in ("edge_mlp", "node_mlp") for k in (0, 2) for w in "Wb"}
+    layer |= {f"gcl_{t}.coord_mlp.0.{w}" for t in range(2) for w in "Wb"} | {f"gcl_{t}.coord_mlp.2.W" for t in range(2)}
+    assert names == layer | {"embedding", "atomref", "readout.0.W", "readout.0.b", "readout.1.W", "readout.1.b"}
+
+
+def test_last_coordinate_layer_starts_small():
+    """Glorot-uniform with gain 0.001, as egnn_clean's xavier_uniform_(gain=0.001): |w| <= 0.001 sqrt(6 / (F + 1))."""
+    from refimpl.models.egnn import EGNN
+    model = EGNN(n_features=16, n_layers=2, max_z=10)
+    w = model.params["gcl_0.coord_mlp.2.W"]
+    assert w.shape == (16, 1) and 0.5e-3 * np.sqrt(6 / 17) < np.abs(w).max() <= 1e-3 * np.sqrt(6 / 17)
+
+
+def test_bad_arguments_are_named():
+    from refimpl.models.egnn import EGNN
+    for kwargs, name in [({"n_features": 1}, "n_features"), ({"n_layers": 0}, "n_layers"), ({"cutoff": -1.0}, "cutoff"),
+                         ({"tanh": "yes"}, "tanh")]:
+        with pytest.raises(ValueError, match=f"^{name}:"):
+            EGNN(**kwargs)
+    model = EGNN(n_features=4, n_layers=1, max_z=10)
+    with pytest.raises(ValueError, match="^doutputs"):
+        model.backward({"forces": np.zeros((2, 3))}, model.forward(np.array([1, 6]), np.eye(3)[:2], np.zeros(2, int),
+                                                                    np.array([[0, 1], [1, 0]]), 1)[1])
