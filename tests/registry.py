@@ -321,18 +321,23 @@ REGISTRY += [
 ]
 
 
-# --- EGNN blocks (refimpl.models.egnn_layers) --------------------------------------------------------------
+# --- EGNN blocks (refimpl.models.egnn_layers): parameters by egnn_clean's names -------------------------
 from refimpl.core.validate import check_like  # noqa: E402
 from refimpl.models import egnn_layers as egl  # noqa: E402
 
 
-def _egnn_edge_inputs(rng, n=5, e=12, F=3, H=4):
-    return {"h": rng.normal(size=(n, F)), "sqdist": rng.uniform(0.0, 4.0, size=e), "edge_index": random_graph(rng, n, e),
-            **_weights(rng, W0=(2 * F + 1, H), b0=(H,), W1=(H, H), b1=(H,))}
+def _egnn_edge_inputs(rng, n=5, e=12, F=3, H=4, K=0):
+    inputs = {"h": rng.normal(size=(n, F)), "sqdist": rng.uniform(0.0, 4.0, size=e),
+              "edge_index": random_graph(rng, n, e), "p": _weights(rng, **{"0.W": (2 * F + 1 + K, H), "0.b": (H,),
+                                                                          "2.W": (H, H), "2.b": (H,)})}
+    if K:
+        inputs["edge_attr"] = rng.normal(size=(e, K))
+    return inputs
 
 
 def _egnn_coord_mlp_inputs(rng, tanh=False):
-    return {"m": rng.normal(size=(12, 4)), **_weights(rng, W0=(4, 4), b0=(4,), W1=(4, 1)), "tanh": tanh}
+    return {"m": rng.normal(size=(12, 4)), "p": _weights(rng, **{"0.W": (4, 4), "0.b": (4,), "2.W": (4, 1)}),
+            "tanh": tanh}
 
 
 def _egnn_update_inputs(rng):
@@ -343,40 +348,53 @@ def _egnn_update_inputs(rng):
 
 def _egnn_node_inputs(rng, n=5, e=12, F=3, H=4):
     return {"h": rng.normal(size=(n, F)), "m": rng.normal(size=(e, H)), "edge_index": random_graph(rng, n, e),
-            **_weights(rng, W0=(F + H, H), b0=(H,), W1=(H, F), b1=(F,))}
+            "p": _weights(rng, **{"0.W": (F + H, H), "0.b": (H,), "2.W": (H, F), "2.b": (F,)})}
 
 
-def _egnn_layer_inputs(rng, tanh=False, n=6, e=16, F=3, H=4):
-    return {"h": rng.normal(size=(n, F)), "x": rng.normal(size=(n, 3)), "edge_index": random_graph(rng, n, e),
-            **_weights(rng, W_e0=(2 * F + 1, H), b_e0=(H,), W_e1=(H, H), b_e1=(H,), W_x0=(H, H), b_x0=(H,),
-                       W_x1=(H, 1), W_h0=(F + H, H), b_h0=(H,), W_h1=(H, F), b_h1=(F,)), "tanh": tanh}
+def egnn_layer_params(rng, F=3, H=4, K=0, scale=0.5):
+    """Random parameters of one EGNN layer, by name (also used by tests/test_egnn.py)."""
+    shapes = {"edge_mlp.0.W": (2 * F + 1 + K, H), "edge_mlp.0.b": (H,), "edge_mlp.2.W": (H, H), "edge_mlp.2.b": (H,),
+              "coord_mlp.0.W": (H, H), "coord_mlp.0.b": (H,), "coord_mlp.2.W": (H, 1),
+              "node_mlp.0.W": (F + H, H), "node_mlp.0.b": (H,), "node_mlp.2.W": (H, F), "node_mlp.2.b": (F,)}
+    return {k: scale * rng.normal(size=s) for k, s in shapes.items()}
+
+
+def _egnn_layer_inputs(rng, tanh=False, K=0, n=6, e=16, F=3):
+    inputs = {"h": rng.normal(size=(n, F)), "x": rng.normal(size=(n, 3)), "edge_index": random_graph(rng, n, e),
+              "p": egnn_layer_params(rng, F, K=K), "tanh": tanh}
+    if K:
+        inputs["edge_attr"] = rng.normal(size=(e, K))
+    return inputs
 
 
 def _egnn_layer_forward(**inputs):
     """The layer's two outputs side by side, (N, F + 3), so that one dout tests both."""
     (h, x), cache = egl.egnn_layer_forward(**inputs)
-    return np.concatenate([h, x], axis=1), (cache, h.shape[1], np.concatenate([h, x], axis=1).shape)
+    out = np.concatenate([h, x], axis=1)
+    return out, (cache, h.shape[1], out.shape)
 
 
 def _egnn_layer_backward(dout, cache, *, check_finite=True):
     cache, F, shape = cache
     dout = check_like("dout", dout, shape, check_finite)
-    return egl.egnn_layer_backward((dout[:, :F], dout[:, F:]), cache, check_finite=check_finite)
+    dh, dx, dattr, dp = egl.egnn_layer_backward((dout[:, :F], dout[:, F:]), cache, check_finite=check_finite)
+    return (dh, dx, dp) if dattr is None else (dh, dx, dattr, dp)
 
 
+_EGNN_PERM = _perm_nodes_equivariant(["h", "x"], "edge_index")
 REGISTRY += [
-    Row("egnn_edge_mlp", egl.edge_mlp_forward, egl.edge_mlp_backward, _egnn_edge_inputs,
-        ("h", "sqdist", "W0", "b0", "W1", "b1")),
-    Row("egnn_coord_mlp", egl.coord_mlp_forward, egl.coord_mlp_backward, _egnn_coord_mlp_inputs,
-        ("m", "W0", "b0", "W1")),
+    Row("egnn_edge_mlp", egl.edge_mlp_forward, egl.edge_mlp_backward, _egnn_edge_inputs, ("h", "sqdist", None, "p")),
+    Row("egnn_edge_mlp_attr", egl.edge_mlp_forward, egl.edge_mlp_backward, lambda rng: _egnn_edge_inputs(rng, K=3),
+        ("h", "sqdist", "edge_attr", "p")),
+    Row("egnn_coord_mlp", egl.coord_mlp_forward, egl.coord_mlp_backward, _egnn_coord_mlp_inputs, ("m", "p")),
     Row("egnn_coord_mlp_tanh", egl.coord_mlp_forward, egl.coord_mlp_backward,
-        lambda rng: _egnn_coord_mlp_inputs(rng, tanh=True), ("m", "W0", "b0", "W1")),
+        lambda rng: _egnn_coord_mlp_inputs(rng, tanh=True), ("m", "p")),
     Row("egnn_coord_update", egl.coord_update_forward, egl.coord_update_backward, _egnn_update_inputs,
         ("x", "phi"), _perm_nodes_equivariant(["x"], "edge_index")),
     Row("egnn_node_mlp", egl.node_mlp_forward, egl.node_mlp_backward, _egnn_node_inputs,
-        ("h", "m", "W0", "b0", "W1", "b1"), _perm_nodes_equivariant(["h"], "edge_index")),
+        ("h", "m", "p"), _perm_nodes_equivariant(["h"], "edge_index")),
     Row("egnn_layer", _egnn_layer_forward, _egnn_layer_backward, _egnn_layer_inputs,
-        ("h", "x", *egl.LAYER_WEIGHTS), _perm_nodes_equivariant(["h", "x"], "edge_index"), covers="egnn_layer_backward"),
-    Row("egnn_layer_tanh", _egnn_layer_forward, _egnn_layer_backward, lambda rng: _egnn_layer_inputs(rng, True),
-        ("h", "x", *egl.LAYER_WEIGHTS), _perm_nodes_equivariant(["h", "x"], "edge_index"), covers="egnn_layer_backward"),
+        ("h", "x", "p"), _EGNN_PERM, covers="egnn_layer_backward"),
+    Row("egnn_layer_tanh_attr", _egnn_layer_forward, _egnn_layer_backward,
+        lambda rng: _egnn_layer_inputs(rng, tanh=True, K=2), ("h", "x", "edge_attr", "p"), covers="egnn_layer_backward"),
 ]

@@ -17,12 +17,12 @@ def failing(exercise, namespace):
     return {name for (ex, name), c in CHECKS.items() if ex == exercise and not run_check(c, namespace).passed}
 
 
-def _args(params):
-    return {nb05.PARAM_NAMES[k]: v for k, v in params.items()}
+def sub(params, prefix):
+    return {k[len(prefix):]: v for k, v in params.items() if k.startswith(prefix)}
 
 
 def layer(h, x, edge_index, params):
-    return egl.egnn_layer_forward(h, x, edge_index, **_args(params))[0]
+    return egl.egnn_layer_forward(h, x, edge_index, params)[0]
 
 
 def layer_wrong_sign(h, x, edge_index, params):
@@ -46,24 +46,21 @@ def layer_without_residual(h, x, edge_index, params):
     return h2 - h, x2
 
 
-def layer_distance_not_squared(h, x, edge_index, params):
-    w = _args(params)
-    r = x[edge_index[0]] - x[edge_index[1]]
-    m, _ = egl.edge_mlp_forward(h, np.linalg.norm(r, axis=1), edge_index, w["W_e0"], w["b_e0"], w["W_e1"], w["b_e1"])
-    phi, _ = egl.coord_mlp_forward(m, w["W_x0"], w["b_x0"], w["W_x1"])
+def _layer_with(h, x, edge_index, params, sq):
+    """The layer with ``sq`` (E,) in place of the squared distances."""
+    m, _ = egl.edge_mlp_forward(h, sq, edge_index, sub(params, "edge_mlp."))
+    phi, _ = egl.coord_mlp_forward(m, sub(params, "coord_mlp."))
     x2, _ = egl.coord_update_forward(x, phi, edge_index)
-    h2, _ = egl.node_mlp_forward(h, m, edge_index, w["W_h0"], w["b_h0"], w["W_h1"], w["b_h1"])
-    return h2, x2
+    return egl.node_mlp_forward(h, m, edge_index, sub(params, "node_mlp."))[0], x2
+
+
+def layer_distance_not_squared(h, x, edge_index, params):
+    return _layer_with(h, x, edge_index, params, np.linalg.norm(x[edge_index[0]] - x[edge_index[1]], axis=1))
 
 
 def layer_absolute_positions(h, x, edge_index, params):
-    """Breaks translations: the squared norm of x_i instead of |x_j - x_i|^2 (in a way the reference check sees too)."""
-    w = _args(params)
-    m, _ = egl.edge_mlp_forward(h, np.sum(x[edge_index[1]] ** 2, axis=1), edge_index, w["W_e0"], w["b_e0"],
-                                w["W_e1"], w["b_e1"])
-    phi, _ = egl.coord_mlp_forward(m, w["W_x0"], w["b_x0"], w["W_x1"])
-    x2, _ = egl.coord_update_forward(x, phi, edge_index)
-    return egl.node_mlp_forward(h, m, edge_index, w["W_h0"], w["b_h0"], w["W_h1"], w["b_h1"])[0], x2
+    """Breaks translations: the squared norm of x_i instead of |x_j - x_i|^2."""
+    return _layer_with(h, x, edge_index, params, np.sum(x[edge_index[1]] ** 2, axis=1))
 
 
 def update_backward_without_r_path(dout, cache):

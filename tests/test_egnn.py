@@ -6,18 +6,17 @@ import pytest
 
 from refimpl.geometry import random_improper, random_orthogonal, random_rotation, random_translation
 from refimpl.models import egnn_layers as egl
+from registry import egnn_layer_params
 
 F, H = 4, 5
 
 
 def _stack(rng, n_layers=3, tanh=False):
-    shapes = dict(W_e0=(2 * F + 1, H), b_e0=(H,), W_e1=(H, H), b_e1=(H,), W_x0=(H, H), b_x0=(H,), W_x1=(H, 1),
-                  W_h0=(F + H, H), b_h0=(H,), W_h1=(H, F), b_h1=(F,))
-    layers = [{k: 0.5 * rng.normal(size=s) for k, s in shapes.items()} for _ in range(n_layers)]
+    layers = [egnn_layer_params(rng, F, H) for _ in range(n_layers)]
 
     def run(h, x, edge_index):
-        for w in layers:
-            (h, x), _ = egl.egnn_layer_forward(h, x, edge_index, **w, tanh=tanh)
+        for p in layers:
+            (h, x), _ = egl.egnn_layer_forward(h, x, edge_index, p, tanh=tanh)
         return h, x
     return run
 
@@ -92,8 +91,6 @@ def test_coincident_atoms_give_finite_outputs():
 
 # ----------------------------------------------------------------------------- the energy model
 def _model_and_molecule():
-    import sys, pathlib
-    sys.path.insert(0, str(pathlib.Path(__file__).parent))
     from model_registry import _egnn
     rng = np.random.default_rng(4)
     pos = rng.uniform(-1.2, 1.2, size=(6, 3))
@@ -129,7 +126,7 @@ def test_model_positions_move_as_R_x_plus_t():
 
 def test_parameter_names_follow_egnn_clean():
     from refimpl.models.egnn import EGNN
-    names = set(EGNN(n_features=4, n_layers=2, max_z=10).params)
+    names = set(EGNN(n_features=4, n_layers=2, n_rbf=3, max_z=10).params)
     layer = {f"gcl_{t}.{m}.{k}.{w}" for t in range(2) for m in ("edge_mlp", "node_mlp") for k in (0, 2) for w in "Wb"}
     layer |= {f"gcl_{t}.coord_mlp.0.{w}" for t in range(2) for w in "Wb"} | {f"gcl_{t}.coord_mlp.2.W" for t in range(2)}
     assert names == layer | {"embedding", "atomref", "readout.0.W", "readout.0.b", "readout.1.W", "readout.1.b"}
@@ -146,7 +143,7 @@ def test_last_coordinate_layer_starts_small():
 def test_bad_arguments_are_named():
     from refimpl.models.egnn import EGNN
     for kwargs, name in [({"n_features": 1}, "n_features"), ({"n_layers": 0}, "n_layers"), ({"cutoff": -1.0}, "cutoff"),
-                         ({"tanh": "yes"}, "tanh")]:
+                         ({"tanh": "yes"}, "tanh"), ({"n_rbf": 1}, "n_rbf")]:
         with pytest.raises(ValueError, match=f"^{name}:"):
             EGNN(**kwargs)
     model = EGNN(n_features=4, n_layers=1, max_z=10)

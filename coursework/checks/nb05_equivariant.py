@@ -9,12 +9,10 @@ from coursework.checks.core import CheckFailed, exercise, expect_array, expect_t
 
 NOTEBOOK = "05_equivariant"
 F, H = 3, 4
-#: the parameter names of the exercise's layer (those of egnn_clean's E_GCL) and the refimpl arguments they feed
-PARAM_NAMES = {"edge_mlp.0.W": "W_e0", "edge_mlp.0.b": "b_e0", "edge_mlp.2.W": "W_e1", "edge_mlp.2.b": "b_e1",
-               "coord_mlp.0.W": "W_x0", "coord_mlp.0.b": "b_x0", "coord_mlp.2.W": "W_x1",
-               "node_mlp.0.W": "W_h0", "node_mlp.0.b": "b_h0", "node_mlp.2.W": "W_h1", "node_mlp.2.b": "b_h1"}
-_SHAPES = {"W_e0": (2 * F + 1, H), "b_e0": (H,), "W_e1": (H, H), "b_e1": (H,), "W_x0": (H, H), "b_x0": (H,),
-           "W_x1": (H, 1), "W_h0": (F + H, H), "b_h0": (H,), "W_h1": (H, F), "b_h1": (F,)}
+#: the parameters of the exercise's layer, by egnn_clean's E_GCL names (weights stored (in, out)), and their shapes
+SHAPES = {"edge_mlp.0.W": (2 * F + 1, H), "edge_mlp.0.b": (H,), "edge_mlp.2.W": (H, H), "edge_mlp.2.b": (H,),
+          "coord_mlp.0.W": (H, H), "coord_mlp.0.b": (H,), "coord_mlp.2.W": (H, 1),
+          "node_mlp.0.W": (F + H, H), "node_mlp.0.b": (H,), "node_mlp.2.W": (H, F), "node_mlp.2.b": (F,)}
 
 
 def _graph(rng, n=7, e=20):
@@ -35,7 +33,7 @@ LAYER = exercise(
 
 def _layer_inputs(rng):
     n = 7
-    params = {name: 0.6 * rng.normal(size=_SHAPES[arg]) for name, arg in PARAM_NAMES.items()}
+    params = {name: 0.6 * rng.normal(size=shape) for name, shape in SHAPES.items()}
     Q = random_rotation(rng) if rng.random() < 0.5 else random_improper(rng)
     return {"h": rng.normal(size=(n, F)), "x": 1.2 * rng.normal(size=(n, 3)), "edge_index": _graph(rng, n),
             "Q": Q, "t": rng.normal(scale=5.0, size=3), **params}
@@ -43,14 +41,13 @@ def _layer_inputs(rng):
 
 def reference_layer(x):
     """The reference (h', x') of the exercise's inputs ``x`` (refimpl's egnn_layer_forward)."""
-    (h, pos), _ = egl.egnn_layer_forward(x["h"], x["x"], x["edge_index"],
-                                         **{arg: x[name] for name, arg in PARAM_NAMES.items()})
+    (h, pos), _ = egl.egnn_layer_forward(x["h"], x["x"], x["edge_index"], {name: x[name] for name in SHAPES})
     return h, pos
 
 
 def _layer_call(student, x, pos):
     fn = student_function(student, "egnn_layer")
-    params = {name: x[name] for name in PARAM_NAMES}
+    params = {name: x[name] for name in SHAPES}
     return expect_tuple("egnn_layer(h, x, edge_index, params)", fn(x["h"], pos, x["edge_index"], params), 2)
 
 
