@@ -115,6 +115,7 @@ def coord_update_forward(x, phi, edge_index):
 
     x: (N, 3); phi: (E,) one weight per edge; edge_index: (2, E). Returns x': (N, 3).
     """
+    x = as_float_array("x", x, shape=(None, 3))
     r, c_r = displacement_forward(x, edge_index)
     phi = as_float_array("phi", phi, shape=(r.shape[0],))
     agg, c_m = scatter_mean_forward(r * phi[:, None], c_r[0][1], x.shape[0])
@@ -166,6 +167,7 @@ def egnn_layer_forward(h, x, edge_index, p, tanh=False, edge_attr=None):
     tanh: bound phi_x; edge_attr: (E, K) invariant edge features or None.
     Returns ((h' (N, F), x' (N, 3)), cache). h' is invariant, x' moves as Q x + t with the input.
     """
+    x = as_float_array("x", x, shape=(None, 3))
     r, c_r = displacement_forward(x, edge_index)
     m, c_e = edge_mlp_forward(h, np.einsum("ek,ek->e", r, r), edge_index, subdict(p, "edge_mlp."), edge_attr)
     phi, c_x = coord_mlp_forward(m, subdict(p, "coord_mlp."), tanh)
