@@ -390,7 +390,7 @@ REGISTRY += [
     Row("egnn_coord_mlp_tanh", egl.coord_mlp_forward, egl.coord_mlp_backward,
         lambda rng: _egnn_coord_mlp_inputs(rng, tanh=True), ("m", "p")),
     Row("egnn_coord_update", egl.coord_update_forward, egl.coord_update_backward, _egnn_update_inputs,
-        ("x", "phi"), _perm_nodes_equivariant(["x"], "edge_index")),
+        ("x", "phi"), _perm_nodes_equivariant(["x"], "edge_index"), kinds={"x": "position"}, out_kinds=("position",)),
     Row("egnn_node_mlp", egl.node_mlp_forward, egl.node_mlp_backward, _egnn_node_inputs,
         ("h", "m", "p"), _perm_nodes_equivariant(["h"], "edge_index")),
     Row("egnn_layer", _egnn_layer_forward, _egnn_layer_backward, _egnn_layer_inputs,
