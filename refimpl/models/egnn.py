@@ -3,14 +3,16 @@
 The layers are ``refimpl.models.egnn_layers`` (book: EGNN, `eq-egnn`). The model:
 
     h^0_i = embedding[Z_i],  x^0_i = pos_i - (centroid of i's molecule)
-    (h^{t+1}, x^{t+1}) = EGNN layer t (h^t, x^t) on the radius graph of pos    (t = 0 .. T-1)
+    a_ij = Gaussians of the input distances |pos_j - pos_i| (optional, n_rbf of them; none by default)
+    (h^{t+1}, x^{t+1}) = EGNN layer t (h^t, x^t; a_ij) on the radius graph of pos   (t = 0 .. T-1)
     E_g = sum_{i in g} [ssp(h^T_i W0 + b0) W1 + b1] + sum_{i in g} atomref[Z_i]   (SchNet's readout)
     positions_update_i = x^T_i - x^0_i                                            (N, 3), a polar vector
 
 Outputs: ``energy`` (G,) eV, invariant; ``positions_update`` (N, 3), equivariant (it rotates and
 reflects with the molecule and ignores translations): the vector output an invariant model cannot
 have. Forces F = -dE/dpos come from the hand-written backward, which runs through every coordinate
-update (layer t's new positions set layer t+1's distances), not only through the first distances.
+update (layer t's new positions set layer t+1's distances), not only through the first distances,
+and through the edge attributes to the input distances.
 
 Centering changes nothing mathematically (every layer sees only differences x_j - x_i); it keeps
 the coordinates of size ~1 Angstrom, so that positions_update = x^T - x^0 (updates of order 1e-3 Angstrom
