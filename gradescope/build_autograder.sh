@@ -2,8 +2,9 @@
 # Build the Gradescope autograder zip for one exercise notebook.
 #   bash gradescope/build_autograder.sh NOTEBOOK [--private-tests DIR] [--options "--timeout 120"] [--out FILE.zip]
 # e.g. bash gradescope/build_autograder.sh 02_message_passing --private-tests ~/private/02
-# The zip holds setup.sh and run_autograder at its root, NOTEBOOK, GRADER_OPTIONS, the course
-# package (course/: pyproject.toml, README.md, refimpl/) and private_tests/ when given.
+# The zip holds setup.sh and run_autograder at its root, NOTEBOOK, GRADER_OPTIONS, SALT (the course's
+# secret salt that seeds the graded inputs: GRADER_SALT_FILE, else a new one), the course package
+# (course/: pyproject.toml, README.md, refimpl/, coursework/) and private_tests/ when given.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
@@ -32,10 +33,13 @@ echo "$notebook" > "$stage/NOTEBOOK"
 echo "$options" > "$stage/GRADER_OPTIONS"
 mkdir "$stage/course"
 cp "$repo/pyproject.toml" "$repo/README.md" "$stage/course/"
-(cd "$repo" && tar --exclude=__pycache__ -cf - refimpl) | tar -xf - -C "$stage/course"
+(cd "$repo" && tar --exclude=__pycache__ -cf - refimpl coursework) | tar -xf - -C "$stage/course"
+if [ -n "${GRADER_SALT_FILE:-}" ]; then cp "$GRADER_SALT_FILE" "$stage/SALT"; else
+  "$python" -c 'import secrets; print(secrets.token_hex(32))' > "$stage/SALT"; fi
+chmod 600 "$stage/SALT"
 [ -n "$private" ] && cp -r "$private" "$stage/private_tests"
 out="$(cd "$(dirname "$out")" && pwd)/$(basename "$out")"
 rm -f "$out"
-(cd "$stage" && "$python" -m zipfile -c "$out" setup.sh run_autograder NOTEBOOK GRADER_OPTIONS course \
+(cd "$stage" && "$python" -m zipfile -c "$out" setup.sh run_autograder NOTEBOOK GRADER_OPTIONS SALT course \
   $( [ -n "$private" ] && echo private_tests ))
 echo "wrote $out"

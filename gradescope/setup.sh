@@ -8,4 +8,6 @@ apt-get install -y -q python3 python3-venv python3-pip
 python3 -m venv /autograder/venv
 /autograder/venv/bin/python -m pip install -q --upgrade pip
 /autograder/venv/bin/python -m pip install -q /autograder/source/course   # numpy, scipy, matplotlib
-chmod -R a+rX /autograder/venv /autograder/source   # the student's code runs as 'nobody' and must read them
+chmod -R a+rX /autograder/venv /autograder/source   # student code runs as a throwaway user and must read them
+chmod 600 /autograder/source/SALT                    # ... but never the course's secret salt
+if [ -d /autograder/source/private_tests ]; then chmod -R go-rwx /autograder/source/private_tests; fi  # nor your tests

@@ -42,8 +42,15 @@ def _egnn(tanh=False, n_rbf=0):
     return model
 
 
+def _gvp():
+    from refimpl.models.gvp_energy import GVPModel
+    return _perturb(GVPModel(node_dims=(6, 3), edge_dims=(5, 2), n_rbf=6, n_layers=2, cutoff=4.0, max_z=10, seed=2),
+                    np.random.default_rng(2))
+
+
 MODEL_ROWS = [
     ModelRow("schnet", _schnet),
     ModelRow("egnn", _egnn),
     ModelRow("egnn_tanh_rbf", lambda: _egnn(tanh=True, n_rbf=5)),
+    ModelRow("gvp", _gvp),
 ]

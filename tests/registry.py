@@ -398,3 +398,109 @@ REGISTRY += [
     Row("egnn_layer_tanh_attr", _egnn_layer_forward, _egnn_layer_backward,
         lambda rng: _egnn_layer_inputs(rng, tanh=True, K=2), ("h", "x", "edge_attr", "p"), covers="egnn_layer_backward"),
 ]
+
+
+# --- spherical harmonics (refimpl.nn.spherical); their rotation behaviour: tests/test_spherical.py ----------
+from refimpl.nn import spherical  # noqa: E402
+
+REGISTRY += [
+    Row(f"spherical_harmonics_l{l}", spherical.spherical_harmonics_forward, spherical.spherical_harmonics_backward,
+        lambda rng, l=l: {"u": rng.normal(size=(6, 3)), "l": l}, ("u",), _perm_nodes_equivariant(["u"]),
+        # Y^0 is invariant and Y^1 = sqrt(3) u a vector; Y^2 rotates by D^2(R) (tests/test_spherical.py)
+        **({"kinds": {"u": "vector"}, "out_kinds": (("invariant",), ("vector",))[l]} if l < 2 else {}))
+    for l in spherical.ORDERS
+]
+
+
+# --- GVP blocks (refimpl.models.gvp): (s, V) in and out. Each block gets two rows, one per output: its
+# scalars s' (invariant) and its vectors V' (rotating); together they check the whole backward.
+from refimpl.core.validate import check_like  # noqa: E402
+from refimpl.models import gvp  # noqa: E402
+from refimpl.models.base import subdict  # noqa: E402
+
+
+def _gvp_block_rows(name, block_f, block_b, make_inputs, arg_names, grad_names, kwargs, permute=None, kw_names=()):
+    """Rows for a block ``block_f(*args, p, **kwargs) -> ((s, V), cache)`` whose backward returns
+    ``(*dargs, grads)``; its params enter the rows as inputs named ``p.<name>``, the arrays named in
+    ``kw_names`` as keyword arguments."""
+    sample = make_inputs(np.random.default_rng(0))
+    pkeys = sorted(k for k in sample if k.startswith("p."))
+    kinds = {k: "vector" for k in ("V", "eV") if k in sample}
+
+    def row(part):
+        def forward(**inputs):
+            p = {k[2:]: v for k, v in inputs.items() if k.startswith("p.")}
+            (s, V), cache = block_f(*(inputs[a] for a in arg_names), p, **{k: inputs[k] for k in kw_names}, **kwargs)
+            return (V if part else s), (cache, s, V)
+
+        def backward(dout, cache):
+            c, s, V = cache
+            dout = check_like("dout", dout, (V if part else s).shape)
+            *dargs, g = block_b((np.zeros_like(s), dout) if part else (dout, np.zeros_like(V)), c)
+            return (*dargs, *(g[k[2:]] for k in pkeys))
+
+        return Row(f"{name}_{'vectors' if part else 'scalars'}", forward, backward, make_inputs,
+                   (*grad_names, *pkeys), permute, covers=block_b.__name__, kinds=kinds,
+                   out_kinds=("vector" if part else "invariant",))
+
+    return [row(0), row(1)]
+
+
+def _noisy(rng, params):
+    """Initial parameters plus noise, so that biases and layer-norm gains are not 0 and 1."""
+    return {f"p.{k}": v + 0.3 * rng.normal(size=v.shape) for k, v in params.items()}
+
+
+def _gvp_inputs(rng, dims_in=(4, 3), dims_out=(5, 2), gate=True, n=6):
+    return {"s": rng.normal(size=(n, dims_in[0])), "V": rng.normal(size=(n, dims_in[1], 3)),
+            **_noisy(rng, gvp.init_gvp(rng, dims_in, dims_out, gate))}
+
+
+def _ln_inputs(rng):
+    return {"s": rng.normal(size=(6, 4)), "V": rng.normal(size=(6, 3, 3)), **_noisy(rng, gvp.init_layer_norm(4))}
+
+
+def _conv_inputs(rng, layer=False):
+    n, e, dims, edims = 5, 12, (3, 2), (4, 1)
+    p = gvp.init_gvp_conv_layer(rng, dims, edims)
+    return {"s": rng.normal(size=(n, 3)), "V": rng.normal(size=(n, 2, 3)), "edge_index": random_graph(rng, n, e),
+            "es": rng.normal(size=(e, 4)), "eV": rng.normal(size=(e, 1, 3)),
+            "edge_weight": rng.uniform(0.2, 1.0, size=e), **_noisy(rng, p if layer else subdict(p, "conv."))}
+
+
+def _no_weight(make):
+    return lambda rng: {k: v for k, v in make(rng).items() if k != "edge_weight"}
+
+
+_NODES = _perm_nodes_equivariant(["s", "V"])
+_NODES_EDGES = _perm_nodes_equivariant(["s", "V"], "edge_index")
+_CONV_ARGS = ("s", "V", "edge_index", "es", "eV")
+_CONV_GRADS = ("s", "V", "es", "eV", None)
+_SMOOTH = {"clamp": False, "acts": ("silu", "sigmoid")}
+REGISTRY += [
+    *_gvp_block_rows("gvp_gated", gvp.gvp_forward, gvp.gvp_backward, _gvp_inputs, ("s", "V"), ("s", "V"),
+                     {"vector_gate": True}, _NODES),
+    *_gvp_block_rows("gvp_ungated", gvp.gvp_forward, gvp.gvp_backward, lambda rng: _gvp_inputs(rng, gate=False),
+                     ("s", "V"), ("s", "V"), {}, _NODES),
+    *_gvp_block_rows("gvp_no_activations", gvp.gvp_forward, gvp.gvp_backward, _gvp_inputs, ("s", "V"), ("s", "V"),
+                     {"vector_gate": True, "scalar_act": None, "vector_act": None}, _NODES),
+    *_gvp_block_rows("gvp_smooth_scalars_out", gvp.gvp_forward, gvp.gvp_backward,
+                     lambda rng: _gvp_inputs(rng, dims_out=(3, 0)), ("s", "V"), ("s", "V"),
+                     {"vector_gate": True, "scalar_act": "silu", "clamp": False}, _NODES)[:1],
+    *_gvp_block_rows("gvp_stack", gvp.gvp_stack_forward, gvp.gvp_stack_backward,
+                     lambda rng: {k: v for k, v in _conv_inputs(rng, True).items()
+                                  if k in ("s", "V") or "ff_func" in k},
+                     ("s", "V"), ("s", "V"), {"prefix": "ff_func", "acts": ("relu", "sigmoid"), "vector_gate": True,
+                                              "clamp": True}, _NODES),
+    *_gvp_block_rows("gvp_layer_norm", gvp.layer_norm_forward, gvp.layer_norm_backward, _ln_inputs, ("s", "V"),
+                     ("s", "V"), {}, _NODES),
+    *_gvp_block_rows("gvp_layer_norm_smooth", gvp.layer_norm_forward, gvp.layer_norm_backward, _ln_inputs,
+                     ("s", "V"), ("s", "V"), {"clamp": False}, _NODES),
+    *_gvp_block_rows("gvp_conv_mean", gvp.gvp_conv_forward, gvp.gvp_conv_backward, _no_weight(_conv_inputs),
+                     _CONV_ARGS, _CONV_GRADS, {}, _NODES_EDGES),
+    *_gvp_block_rows("gvp_conv_weighted_sum", gvp.gvp_conv_forward, gvp.gvp_conv_backward, _conv_inputs,
+                     _CONV_ARGS, ("s", "V", "es", "eV", "edge_weight"), dict(_SMOOTH, aggr="sum"), _NODES_EDGES,
+                     kw_names=("edge_weight",)),
+    *_gvp_block_rows("gvp_conv_layer", gvp.gvp_conv_layer_forward, gvp.gvp_conv_layer_backward,
+                     _no_weight(lambda rng: _conv_inputs(rng, True)), _CONV_ARGS, _CONV_GRADS, {}, _NODES_EDGES),
+]

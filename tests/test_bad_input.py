@@ -11,10 +11,11 @@ from refimpl.symmetrize import augment
 from refimpl.core import init, layers, losses, optim, scatter
 from refimpl.graphs import message_passing as mp
 from refimpl.geometry import radius
-from refimpl.nn import radial, vectors
 from refimpl.models import egnn_layers as egl
+from refimpl.models import gvp
+from refimpl.nn import radial, spherical, vectors
 
-MODULES = (layers, losses, scatter, mp, optim, init, vectors, radial, egl)
+MODULES = (layers, losses, scatter, mp, optim, init, vectors, radial, spherical, gvp, egl)
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(5, 3))
 W = RNG.normal(size=(3, 4))
@@ -144,6 +145,34 @@ CASES = [
     (augment.augment_batch, (X, np.zeros(5, dtype=int), RNG), {"jitter": "a"}, "jitter"),
     (augment.augment_batch, (X, np.zeros(5, dtype=int), RNG), {"translation_scale": [1.0]}, "translation_scale"),
     (augment.augment_batch, (X, np.zeros(5, dtype=int), RNG), {"reflections": "no"}, "reflections"),
+    # spherical harmonics
+    (spherical.spherical_harmonics_forward, (np.ones((3, 2)), 1), {}, "u"),
+    (spherical.spherical_harmonics_forward, (np.ones(3), 3), {}, "l"),
+    (spherical.spherical_harmonics_forward, (np.ones(3), True), {}, "l"),
+    (spherical.sphere_quadrature, (0,), {}, "n"),
+    (spherical.wigner_D, (1, 2 * np.eye(3)), {}, "R"),
+    (spherical.wigner_D, (1, np.eye(2)), {}, "R"),
+    # GVP blocks
+    (gvp.init_gvp, (RNG, (3, 0), (2, 2)), {}, "dims_in"),
+    (gvp.init_gvp, (RNG, (3, 2), (2,)), {}, "dims_out"),
+    (gvp.init_layer_norm, (0,), {}, "n_scalars"),
+    (gvp.init_gvp_conv_layer, (RNG, (3, 2), (2, 1)), {"n_message": 0}, "n_message"),
+    (gvp.init_gvp_conv_layer, (RNG, (3, 2.0), (2, 1)), {}, "node_dims"),
+    (gvp.gvp_forward, (X, np.ones((5, 2, 2)), gvp.init_gvp(RNG, (3, 2), (2, 2))), {}, "V"),
+    (gvp.gvp_forward, (X, np.ones((5, 0, 3)), gvp.init_gvp(RNG, (3, 2), (2, 2))), {}, "V"),
+    (gvp.gvp_forward, (X[0], np.ones((5, 2, 3)), gvp.init_gvp(RNG, (3, 2), (2, 2))), {}, "s"),
+    (gvp.gvp_forward, (X, np.ones((5, 2, 3)), gvp.init_gvp(RNG, (3, 3), (2, 2))), {}, "p"),
+    (gvp.gvp_forward, (X, np.ones((5, 2, 3)), gvp.init_gvp(RNG, (3, 2), (2, 2))), {"vector_gate": True}, "p"),
+    (gvp.layer_norm_forward, (X, np.ones((4, 2, 3)), gvp.init_layer_norm(3)), {}, "V"),
+    (gvp.gvp_stack_forward, (X, np.ones((5, 2, 3)), {}, "ff_func", ("relu", "sigmoid"), True, True), {}, "prefix"),
+    (gvp.gvp_conv_forward, (X, np.ones((5, 2, 3)), EDGES, X[:4], np.ones((4, 1, 3)), {}), {"aggr": "max"}, "aggr"),
+    (gvp.gvp_conv_forward, (X, np.ones((5, 2, 3)), EDGES + 1, X[:4], np.ones((4, 1, 3)), {}), {}, "edge_index"),
+    (gvp.gvp_conv_forward, (X, np.ones((5, 2, 3)), EDGES, X[:3], np.ones((3, 1, 3)), {}), {}, "es"),
+    (gvp.gvp_conv_forward, (X, np.ones((5, 2, 3)), EDGES, X[:4], np.ones((3, 1, 3)), {}), {}, "eV"),
+    (gvp.gvp_conv_forward, (X, np.ones((5, 2, 3)), EDGES, X[:4], np.ones((4, 1, 3)), {}),
+     {"edge_weight": np.ones(3)}, "edge_weight"),
+    (gvp.gvp_conv_layer_forward, (X, np.ones((5, 1, 3)), EDGES, X[:4], np.ones((4, 1, 3)),
+                                  gvp.init_gvp_conv_layer(RNG, (3, 2), (3, 1))), {}, "p"),
 ]
 
 

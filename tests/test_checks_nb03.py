@@ -60,23 +60,25 @@ def test_equivariance_error_checks():
 
 
 # ----------------------------------------------------------------------------- radius_graph
-def _pairs(pos, keep):
+def _pairs(pos, keep, self_loops=False):
     d = np.linalg.norm(pos[None] - pos[:, None], axis=-1)
-    i, j = np.nonzero(keep(d))
+    i, j = np.nonzero(keep(d) & (self_loops | ~np.eye(len(pos), dtype=bool)))
     return np.stack([j, i]).reshape(2, -1)
 
 
 def test_radius_graph_checks():
-    right = lambda pos, cutoff: _pairs(pos, lambda d: (d < cutoff) & (d > 0))
-    with_self_loops = lambda pos, cutoff: _pairs(pos, lambda d: d < cutoff)
-    closed_ball = lambda pos, cutoff: _pairs(pos, lambda d: (d <= cutoff) & (d > 0))
-    one_direction = lambda pos, cutoff: _pairs(pos, lambda d: np.triu((d < cutoff) & (d > 0)))
+    right = lambda pos, cutoff: _pairs(pos, lambda d: d < cutoff)
+    with_self_loops = lambda pos, cutoff: _pairs(pos, lambda d: d < cutoff, self_loops=True)
+    closed_ball = lambda pos, cutoff: _pairs(pos, lambda d: d <= cutoff)
+    one_direction = lambda pos, cutoff: _pairs(pos, lambda d: np.triu(d < cutoff))
     floats = lambda pos, cutoff: right(pos, cutoff).astype(np.float64)
+    drops_coincident = lambda pos, cutoff: _pairs(pos, lambda d: (d < cutoff) & (d > 0))
     assert not failing("radius_graph", {"radius_graph": right})
     assert checks_named("radius_graph", "same edges") <= failing("radius_graph", {"radius_graph": with_self_loops})
     assert failing("radius_graph", {"radius_graph": closed_ball}) == checks_named("radius_graph", "edge cases")
     assert checks_named("radius_graph", "same edges") <= failing("radius_graph", {"radius_graph": one_direction})
     assert failing("radius_graph", {"radius_graph": floats}) == checks_named("radius_graph", "")
+    assert failing("radius_graph", {"radius_graph": drops_coincident}) == checks_named("radius_graph", "same position")
 
 
 # ----------------------------------------------------------------------------- pca_canonicalize

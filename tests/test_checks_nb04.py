@@ -13,9 +13,11 @@ from coursework.checks import nb04_schnet as nb04
 CHECKS = {(c.exercise, c.name): c for ex in exercises_for("04_schnet") for c in ex.checks}
 
 
-def failing(exercise, namespace):
-    """Names of the checks of ``exercise`` that fail on ``namespace`` (a dict of functions)."""
-    return {name for (ex, name), c in CHECKS.items() if ex == exercise and not run_check(c, namespace).passed}
+def failing(exercise, namespace, hidden=False):
+    """Names of the public checks of ``exercise`` (with hidden=True: of all its checks) that fail on
+    ``namespace`` (a dict of functions)."""
+    return {name for (ex, name), c in CHECKS.items()
+            if ex == exercise and (c.public or hidden) and not run_check(c, namespace).passed}
 
 
 REFERENCE = {
@@ -34,7 +36,7 @@ def tiny_reference(pos, h0, edge_index, W_filter, W_in2f, w_out, n_rbf, cutoff):
 def test_reference_passes_every_check():
     ns = dict(REFERENCE, tiny_schnet_energy_and_forces=tiny_reference)
     for ex in ("radial_basis", "cfconv", "schnet_forces", "velocity_verlet"):
-        assert failing(ex, ns) == set(), ex
+        assert failing(ex, ns, hidden=True) == set(), ex
 
 
 def test_reference_tiny_forces_match_finite_differences():
@@ -158,3 +160,25 @@ def test_verlet_energy_check_tolerates_the_reference():
     x = nb04._verlet_inputs(rng)
     E = nb04._verlet_run_energy(SimpleNamespace(**REFERENCE), x)["total"]
     assert np.ptp(E) < 0.5 * 0.02 * E[0]          # a real margin below the check's 2 %
+
+
+def rbf_backward_in_place(de, cache):
+    diff, e, sigma = cache
+    de *= e * diff
+    return np.sum(de, axis=1) * (-1.0 / sigma**2)
+
+
+def tiny_forces_six_atoms(pos, *args):
+    """Sizes hard-coded to the public check's 6 atoms."""
+    E, F = tiny_reference(pos, *args)
+    return E, F if len(pos) == 6 else np.zeros_like(F)
+
+
+@pytest.mark.parametrize("exercise, wrong", [
+    ("radial_basis", {"gaussian_rbf_backward": rbf_backward_in_place}),
+    ("schnet_forces", {"tiny_schnet_energy_and_forces": tiny_forces_six_atoms}),
+])
+def test_hidden_checks_catch_what_the_public_ones_miss(exercise, wrong):
+    ns = {**REFERENCE, "tiny_schnet_energy_and_forces": tiny_reference, **wrong}
+    hidden = {n for (ex, n), c in CHECKS.items() if ex == exercise and not c.public}
+    assert failing(exercise, ns) == set() and failing(exercise, ns, hidden=True) == hidden

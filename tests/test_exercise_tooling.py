@@ -139,3 +139,46 @@ def test_a_broken_cell_does_not_hide_the_others(tmp_path):
     namespace, errors = load_namespace(path)
     assert namespace["f"]() == 3
     assert len(errors) == 1 and "ZeroDivisionError" in errors[0]
+
+
+# ----------------------------------------------------------------------------- chapters do not print answers
+def graded_names():
+    """Functions students write (defined in a solution region) and the refimpl functions that solve them."""
+    import re
+    names = set()
+    for path in SOLUTIONS:
+        for cell in json.loads(path.read_text())["cells"]:
+            src = "".join(cell["source"])
+            if cell["cell_type"] == "code" and "BEGIN SOLUTION" in src:
+                names.update(re.findall(r"^\s*def (\w+)\(", src, re.M))
+    names.update(ref.rsplit(".", 1)[-1] for ex in load_all().values() for ref in ex.reference)
+    return names
+
+
+def printed_answers(cells, names):
+    """(cell number, name) for every code cell that passes a graded name to inspect.getsource."""
+    import re
+    found = []
+    for k, cell in enumerate(cells):
+        if cell["cell_type"] != "code":
+            continue
+        args = " ".join(re.findall(r"getsource\(([^)]*)\)", "".join(cell["source"])))
+        found += [(k, n) for n in sorted(names) if re.search(rf"\b{n}\b", args)]
+    return found
+
+
+def test_chapters_do_not_print_graded_functions():
+    names = graded_names()
+    assert {"gcn_norm", "cfconv_backward", "radius_graph_naive", "canonicalize", "velocity_verlet_step"} <= names
+    shown = {p.name: hits for p in sorted((ROOT / "book").glob("*.ipynb"))
+             if (hits := printed_answers(json.loads(p.read_text())["cells"], names))}
+    assert not shown, f"chapters print the code of functions an exercise asks for (show help(f) and a test): {shown}"
+
+
+def test_printed_answers_finds_getsource_of_a_graded_function():
+    cells = [{"cell_type": "code", "source": "print(inspect.getsource(mp.gcn_norm))\n"},
+             {"cell_type": "code", "source": "print(inspect.getsource(radius.radius_graph_naive))"},
+             {"cell_type": "code", "source": "help(mp.gcn_norm)\nprint(inspect.getsource(mp.gcn_conv_forward))"},
+             {"cell_type": "markdown", "source": "inspect.getsource(gcn_norm)"}]
+    assert printed_answers(cells, {"gcn_norm", "radius_graph_naive", "radius_graph"}) == [(0, "gcn_norm"),
+                                                                                          (1, "radius_graph_naive")]

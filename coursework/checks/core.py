@@ -3,7 +3,8 @@
 A check is split in three so that a grader can run student code in a separate process
 and still decide pass/fail itself:
 
-    make_inputs(rng) -> dict of arrays     runs in the grader (seeded from the check's name)
+    make_inputs(rng) -> dict of arrays     runs in the grader (seeded from the check's name
+                                           and, in the grader, the course's secret salt)
     run(student, inputs) -> dict           runs beside the student's code; calls only the
                                            student's functions and returns what they returned
     verify(inputs, outputs)                runs in the grader; compares with refimpl and
@@ -12,9 +13,9 @@ and still decide pass/fail itself:
 ``check("name")`` in a notebook runs all three in the student's own kernel for instant
 feedback; ``tests/exercises`` and the grader run exactly the same checks.
 """
+import hashlib
+import hmac
 import inspect
-import json
-import pathlib
 import zlib
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -38,8 +39,19 @@ class Check:
 
     @property
     def seed(self):
-        """A fixed seed per check, so re-grading gives the same inputs."""
+        """The public seed of the check (the self-check's inputs): a checksum of its names."""
         return zlib.crc32(f"{self.exercise}/{self.name}".encode())
+
+    def salted_seed(self, salt):
+        """The grader's seed: an HMAC of the check's names under the course's secret ``salt`` (bytes).
+
+        Stable across re-grading with the same salt, and impossible to guess without it, so a
+        submission cannot compute the graded inputs (and the reference's answers) in advance.
+        """
+        if not salt:
+            return self.seed
+        digest = hmac.new(bytes(salt), f"{self.exercise}/{self.name}".encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "little")
 
 
 @dataclass
@@ -126,7 +138,8 @@ def student_function(student, name):
     """The student's function ``name``, or a CheckFailed saying it is missing."""
     fn = getattr(student, name, None)
     if fn is None:
-        raise CheckFailed(f"no function named {name!r} is defined; keep the name given in the exercise")
+        raise CheckFailed(f"no function named {name!r} is defined: keep the name given in the exercise, and "
+                          f"check that the cell defining it runs without an error")
     if not callable(fn):
         raise CheckFailed(f"{name!r} is defined but is not a function")
     return fn
@@ -190,60 +203,6 @@ def check(name, namespace=None, raise_on_failure=True):
 
 
 # ----------------------------------------------------------------------------- loading submissions
-def read_code_cells(path):
-    """The code cells of a notebook (or the whole text of a .py file) as a list of (source, tags).
-
-    Raises ValueError naming the file and what is wrong when it is not a readable notebook.
-    """
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise ValueError(f"submission: no file at {path}")
-    text = path.read_text(encoding="utf-8", errors="replace")
-    if path.suffix == ".py":
-        return [(text, [])]
-    if not text.strip():
-        raise ValueError(f"submission: {path.name} is empty (expected a Jupyter notebook)")
-    try:
-        nb = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"submission: {path.name} is not valid notebook JSON ({exc.msg} at line {exc.lineno})") from None
-    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
-        raise ValueError(f"submission: {path.name} has no list of cells (expected a Jupyter notebook)")
-    cells = []
-    for cell in nb["cells"]:
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        src = cell.get("source", "")
-        src = "".join(src) if isinstance(src, list) else str(src)
-        tags = (cell.get("metadata") or {}).get("tags") or []
-        cells.append((src, list(tags) if isinstance(tags, list) else []))
-    return cells
-
-
-def strip_magics(src):
-    """Drop IPython-only lines (``%magic``, ``!shell``) so a cell runs as plain Python."""
-    keep = [line for line in src.splitlines() if not line.lstrip().startswith(("%", "!"))]
-    return "\n".join(keep)
-
-
-SKIP_TAGS = {"colab-install", "self-check"}
-
-
-def load_namespace(path):
-    """Execute a submission's code cells in order and return (namespace, errors).
-
-    Install and self-check cells are skipped; a cell that raises is recorded in
-    ``errors`` and execution goes on with the next one, so one broken cell does not
-    hide the functions defined elsewhere. Runs the code in this process: the grader
-    calls it only inside its sandboxed child process.
-    """
-    namespace = {"__name__": "__submission__"}
-    errors = []
-    for k, (src, tags) in enumerate(read_code_cells(path)):
-        if SKIP_TAGS & set(tags) or "google.colab" in src:
-            continue
-        try:
-            exec(compile(strip_magics(src), f"<cell {k}>", "exec"), namespace)
-        except (Exception, SystemExit) as exc:  # a cell's sys.exit() must not end the loading
-            errors.append(f"cell {k}: {type(exc).__name__}: {exc}")
-    return namespace, errors
+# (kept importable from here: ``from coursework.checks.core import load_namespace``)
+from coursework.checks.cells import (SKIP_TAGS, load_namespace, read_code_cells, runnable_cells,  # noqa: E402,F401
+                                     strip_install, strip_magics)

@@ -5,6 +5,7 @@ from refimpl.graphs import message_passing as mp
 from refimpl.core import scatter
 from refimpl.graphs.graph import edge_index_to_adjacency
 from coursework.checks.core import CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, student_function
+from coursework.checks.hidden import after, expect_unchanged
 
 NOTEBOOK = "02_message_passing"
 
@@ -69,6 +70,35 @@ SCATTER.add("forward works for 1-D src", _scatter_1d_inputs, _scatter_run_forwar
 SCATTER.add("backward matches the reference", _scatter_inputs, _scatter_run_backward, _scatter_verify_backward)
 
 
+# hidden checks (the grader's): other sizes, more nodes than indices reach, no edges at all; inputs untouched
+def _scatter_other_inputs(rng):
+    n, e = 9, 13
+    return {"src": rng.normal(size=(e, 5)), "index": rng.integers(0, 5, size=e), "dim_size": np.array(n),
+            "dout": rng.normal(size=(n, 5)), "src_empty": np.zeros((0, 3)), "index_empty": np.zeros(0, dtype=np.int64)}
+
+
+def _scatter_other_run(student, x):
+    res = _call_pair(student, "scatter_sum_forward", (x["src"], x["index"], int(x["dim_size"])), x["dout"],
+                     "scatter_sum_backward")
+    empty = _call_pair(student, "scatter_sum_forward", (x["src_empty"], x["index_empty"], 4))
+    return {"out": res["out"], "dsrc": res["grads"], "out_empty": empty["out"],
+            **after(x, "src", "index", "dout")}
+
+
+def _scatter_other_verify(x, got):
+    expect_unchanged("scatter_sum_forward / scatter_sum_backward", x, got, "src", "index", "dout")
+    want, cache = scatter.scatter_sum_forward(x["src"], x["index"], int(x["dim_size"]))
+    expect_array("scatter_sum_forward on a src of shape (13, 5) into 9 nodes", got["out"], want)
+    expect_array("scatter_sum_backward for a src of shape (13, 5)", got["dsrc"],
+                 scatter.scatter_sum_backward(x["dout"], cache))
+    expect_array("scatter_sum_forward(np.zeros((0, 3)), no indices, 4) (no edges: zero rows)", got["out_empty"],
+                 np.zeros((4, 3)))
+
+
+SCATTER.add("other sizes, nodes no index reaches, no edges at all; inputs left unchanged", _scatter_other_inputs,
+            _scatter_other_run, _scatter_other_verify, public=False)
+
+
 # ----------------------------------------------------------------------------- gcn_norm
 GCN_NORM = exercise(
     "gcn_norm", NOTEBOOK, ("gcn_norm",), points=2,
@@ -76,9 +106,8 @@ GCN_NORM = exercise(
     reference=("refimpl.graphs.message_passing.gcn_norm",))
 
 
-def _norm_inputs(rng):
-    n = 7
-    e = rng.integers(0, n, size=(2, 12))
+def _norm_inputs(rng, n=7, e=12):
+    e = rng.integers(0, n, size=(2, e))
     e = e[:, e[0] != e[1]]
     both = np.unique(np.concatenate([e, e[::-1]], axis=1).T, axis=0).T  # undirected, no self-loops
     return {"edge_index": both, "num_nodes": np.array(n)}
@@ -107,6 +136,26 @@ def _norm_verify(x, got):
 GCN_NORM.add("normalized adjacency matches the reference", _norm_inputs, _norm_run, _norm_verify)
 
 
+def _norm_other_inputs(rng):
+    x = _norm_inputs(rng, n=12, e=9)      # 12 nodes, few edges: some nodes have only their self-loop
+    return {**x, "edge_index": x["edge_index"][:, rng.permutation(x["edge_index"].shape[1])]}
+
+
+def _norm_other_run(student, x):
+    ei, w = expect_tuple("gcn_norm(edge_index, num_nodes)",
+                         student_function(student, "gcn_norm")(x["edge_index"], int(x["num_nodes"])), 2)
+    return {"edge_index": ei, "edge_weight": w, **after(x, "edge_index")}
+
+
+def _norm_other_verify(x, got):
+    expect_unchanged("gcn_norm(edge_index, num_nodes)", x, got, "edge_index")
+    _norm_verify(x, got)
+
+
+GCN_NORM.add("another size (12 nodes, isolated ones, shuffled edges); edge_index left unchanged",
+             _norm_other_inputs, _norm_other_run, _norm_other_verify, public=False)
+
+
 # ----------------------------------------------------------------------------- message passing layer
 MP = exercise(
     "message_passing", NOTEBOOK, ("message_passing_forward", "message_passing_backward"), points=5,
@@ -115,9 +164,8 @@ MP = exercise(
                "refimpl.graphs.message_passing.message_passing_backward"))
 
 
-def _mp_inputs(rng):
-    n, d_in, d_out = 8, 3, 5
-    return {"h": rng.normal(size=(n, d_in)), "edge_index": rng.integers(0, n, size=(2, 20)),
+def _mp_inputs(rng, n=8, d_in=3, d_out=5, e=20):
+    return {"h": rng.normal(size=(n, d_in)), "edge_index": rng.integers(0, n, size=(2, e)),
             "W_self": rng.normal(size=(d_in, d_out)), "W_neigh": rng.normal(size=(d_in, d_out)),
             "b": rng.normal(size=d_out), "dout": rng.normal(size=(n, d_out)), "perm": rng.permutation(n)}
 
@@ -166,3 +214,31 @@ MP.add("backward matches the reference (dh, dW_self, dW_neigh, db)", _mp_inputs,
        _mp_verify_backward)
 MP.add("permutation equivariance: permuting nodes permutes the output", _mp_inputs, _mp_run_permuted,
        _mp_verify_permutation)
+
+
+
+# hidden checks (the grader's): other sizes, a one-feature input, a self-loop, a repeated edge, a node with
+# no edges; inputs untouched
+def _mp_other_inputs(rng):
+    x = _mp_inputs(rng, n=11, d_in=1, d_out=2, e=15)
+    x["edge_index"] = x["edge_index"] % 10                 # node 10 sends and receives nothing
+    x["edge_index"][:, :3] = [[4, 2, 2], [4, 7, 7]]        # a self-loop 4 -> 4 and the edge 2 -> 7 twice
+    return x
+
+
+def _mp_other_run(student, x):
+    res = _call_pair(student, "message_passing_forward", _mp_args(x), x["dout"], "message_passing_backward")
+    grads = expect_tuple("message_passing_backward(dout, cache)", res["grads"], 4)
+    return {"out": res["out"], **dict(zip(("dh", "dW_self", "dW_neigh", "db"), grads)),
+            **after(x, "h", "edge_index", "W_self", "W_neigh", "b", "dout")}
+
+
+def _mp_other_verify(x, got):
+    expect_unchanged("message_passing_forward / message_passing_backward", x, got,
+                     "h", "edge_index", "W_self", "W_neigh", "b", "dout")
+    _mp_verify_forward(x, got)
+    _mp_verify_backward(x, got)
+
+
+MP.add("other sizes (11 nodes, 1 input feature), a self-loop and a repeated edge; inputs left unchanged",
+       _mp_other_inputs, _mp_other_run, _mp_other_verify, public=False)

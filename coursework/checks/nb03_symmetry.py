@@ -8,6 +8,9 @@ from refimpl.geometry import radius, symmetry
 from refimpl.data import tetris
 from refimpl import geometry as geo
 from coursework.checks.core import CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, student_function
+from coursework.checks.hidden import after, expect_unchanged
+from coursework.checks.questions import question
+from refimpl.core import losses, optim
 
 NOTEBOOK = "03_symmetry"
 
@@ -168,6 +171,22 @@ EQUIV.add("zero for equivariant functions, max |f(g.x) - g.f(x)| for others", _e
           _equiv_verify)
 
 
+def _equiv_inplace_run(student, x):
+    fn = student_function(student, "equivariance_error")
+    value = fn(_functions(x)["linear"], x["pos"], x["R"], x["t"])
+    return {"value": np.atleast_1d(np.asarray(value, dtype=np.float64)), **after(x, "pos", "R", "t")}
+
+
+def _equiv_inplace_verify(x, got):
+    expect_unchanged("equivariance_error(f, pos, R, t)", x, got, "pos", "R", "t")
+    want = _reference_error(_functions(x)["linear"], x["pos"], x["R"], x["t"])
+    if got["value"].size != 1 or not np.isclose(float(got["value"][0]), want, rtol=1e-6, atol=1e-10):
+        raise CheckFailed(f"equivariance_error for f(pos) = pos @ A.T: expected {want:.6g}, got {got['value']}")
+
+
+EQUIV.add("pos, R and t are left unchanged", _equiv_inputs, _equiv_inplace_run, _equiv_inplace_verify, public=False)
+
+
 # ----------------------------------------------------------------------------- radius_graph
 RADIUS = exercise(
     "radius_graph", NOTEBOOK, ("radius_graph",), points=3,
@@ -235,6 +254,30 @@ RADIUS.add("edge cases: one atom, no pair within the cutoff, a pair exactly at t
            _edge_case_run, _edge_case_verify)
 
 
+# hidden check (the grader's): distinct atoms at the same place are neighbours (distance 0 < cutoff)
+def _coincident_inputs(rng):
+    pos = rng.uniform(0.0, 4.0, size=(9, 3))
+    pos[5] = pos[2]                                       # two distinct atoms at distance 0
+    return {"pos": pos, "pair": np.array([[1.0, 2.0, 3.0], [1.0, 2.0, 3.0]]), "cutoff": np.array(1.8)}
+
+
+def _coincident_run(student, x):
+    fn = student_function(student, "radius_graph")
+    return {"edge_index": fn(x["pos"], 1.8), "pair": fn(x["pair"], 1.8), **after(x, "pos", "pair")}
+
+
+def _coincident_verify(x, got):
+    expect_unchanged("radius_graph(pos, cutoff)", x, got, "pos", "pair")
+    _expect_same_edges("radius_graph on two atoms at the same position (distinct atoms at distance 0 are "
+                       "neighbours: 0 < cutoff)", got["pair"], np.array([[0, 1], [1, 0]]), 2)
+    _expect_same_edges("radius_graph(pos, 1.8) on 9 atoms, two of them at the same position", got["edge_index"],
+                       radius.radius_graph(x["pos"], 1.8), 9)
+
+
+RADIUS.add("distinct atoms at the same position are neighbours; pos left unchanged", _coincident_inputs,
+           _coincident_run, _coincident_verify, public=False)
+
+
 # ----------------------------------------------------------------------------- pca_canonicalize
 CANON = exercise(
     "pca_canonicalize", NOTEBOOK, ("pca_canonicalize",), points=3,
@@ -299,6 +342,45 @@ CANON.add("invariant to a rotation and translation; a mirror image keeps its han
           _canon_run_moved, _canon_verify_moved)
 
 
+# hidden check (the grader's): clouds far from the origin (the sign rule must use centred coordinates), other
+# sizes; pos left unchanged
+FAR = 6
+
+
+def _canon_far_inputs(rng):
+    clouds = {f"pos{k}": _skewed_cloud(rng, n=5 + 3 * k) + 40.0 * geo.random_rotation(rng)[0] for k in range(FAR)}
+    return clouds
+
+
+def _canon_far_run(student, x):
+    fn = student_function(student, "pca_canonicalize")
+    out = {}
+    for k in range(FAR):
+        canon, frame = expect_tuple("pca_canonicalize(pos)", fn(x[f"pos{k}"]), 2)
+        out.update({f"canonical{k}": canon, f"frame{k}": frame})
+    return {**out, **after(x, *(f"pos{k}" for k in range(FAR)))}
+
+
+def _canon_far_verify(x, got):
+    expect_unchanged("pca_canonicalize(pos)", x, got, *(f"pos{k}" for k in range(FAR)))
+    for k in range(FAR):
+        pos = x[f"pos{k}"]
+        want_canon, want_frame, _ = canonical.canonicalize(pos, group="SO(3)")
+        where = f"pca_canonicalize on a cloud of {len(pos)} points 40 A from the origin"
+        expect_array(f"{where}: the frame (are the third moments taken after centring?)", got[f"frame{k}"],
+                     want_frame, rtol=1e-6, atol=1e-8)
+        expect_array(f"{where}: the canonical positions", got[f"canonical{k}"], want_canon, rtol=1e-6, atol=1e-8)
+
+
+CANON.add("clouds of other sizes far from the origin; pos left unchanged", _canon_far_inputs, _canon_far_run,
+          _canon_far_verify, public=False)
+
+
+# ----------------------------------------------------------------------------- predict, then run
+question("q_mirror", NOTEBOOK, "prediction_mirror", "abc", "dca78e888a00be9a",
+         title="Predict, then run: the canonical pose of a mirror image")
+
+
 # ----------------------------------------------------------------------------- train_with_augmentation
 AUGMENT = exercise(
     "train_with_augmentation", NOTEBOOK, ("train_with_augmentation",), points=4,
@@ -350,3 +432,64 @@ def _augment_verify_accuracy(x, got):
 AUGMENT.add("the training loss goes down", _augment_inputs, _augment_run, _augment_verify_loss)
 AUGMENT.add(f"accuracy on rotated test shapes above {MIN_ACCURACY}", _augment_inputs, _augment_run,
             _augment_verify_accuracy)
+
+
+def _augment_verify_every_epoch(x, got):
+    losses_ = got["losses"]
+    expect_array("train_with_augmentation(...)[1] (one loss per epoch)", losses_, np.zeros(EPOCHS), atol=np.inf)
+    skipped = np.flatnonzero(losses_ <= 0)
+    if skipped.size:
+        raise CheckFailed(f"{skipped.size} of the {EPOCHS} epoch losses are <= 0 (from epoch {skipped[0]}); a "
+                          "cross-entropy is always positive, so those epochs did not run: train for all epochs")
+
+
+AUGMENT.add("every epoch runs (a cross-entropy loss is positive)", _augment_inputs, _augment_run,
+            _augment_verify_every_epoch, public=False)
+
+
+
+# hidden check (the grader's): a replay the parent can redo exactly. With every shape at the origin the
+# features are zero whatever rotations are drawn, so the run is deterministic: three epochs of one full-batch
+# Adam step each, with a non-default learning rate and another number of shapes.
+REPLAY_EPOCHS, REPLAY_LR, REPLAY_SHAPES = 3, 3e-3, 5
+
+
+def _replay_inputs(rng):
+    params = mlp.init_mlp(rng, list(SIZES))
+    return {"X": np.zeros((REPLAY_SHAPES, 4, 3)), "y": rng.integers(0, 8, size=REPLAY_SHAPES),
+            "seed": np.array(int(rng.integers(2**31))), **{f"param_{k}": v for k, v in params.items()}}
+
+
+def _replay_run(student, x):
+    params = {k[len("param_"):]: v.copy() for k, v in x.items() if k.startswith("param_")}
+    train = student_function(student, "train_with_augmentation")
+    out = train(x["X"], x["y"], params, _rng_from(x), REPLAY_EPOCHS, lr=REPLAY_LR)
+    trained, history = expect_tuple("train_with_augmentation(X, y, params, rng, epochs, lr)", out, 2)
+    if not isinstance(trained, dict) or set(trained) != set(params):
+        raise CheckFailed(f"train_with_augmentation(...)[0]: expected the params dict with keys {sorted(params)}")
+    return {"losses": history, **{f"param_{k}": v for k, v in trained.items()}}
+
+
+def _replay_reference(x):
+    params = {k[len("param_"):]: v.copy() for k, v in x.items() if k.startswith("param_")}
+    opt, history = optim.Adam(params, lr=REPLAY_LR), np.zeros(REPLAY_EPOCHS)
+    features = tetris.flatten_centred(x["X"])            # zero: rotations do not change it
+    for epoch in range(REPLAY_EPOCHS):
+        logits, cache = mlp.mlp_forward(features, params)
+        history[epoch], loss_cache = losses.softmax_cross_entropy_forward(logits, x["y"])
+        _, grads = mlp.mlp_backward(losses.softmax_cross_entropy_backward(loss_cache), cache)
+        opt.step(grads)
+    return params, history
+
+
+def _replay_verify(x, got):
+    params, history = _replay_reference(x)
+    expect_array(f"train_with_augmentation(..., epochs={REPLAY_EPOCHS}, lr={REPLAY_LR})[1] (one loss per epoch, "
+                 f"{REPLAY_SHAPES} shapes)", got["losses"], history, rtol=1e-6, atol=1e-10)
+    for k, want in params.items():
+        expect_array(f"params[{k!r}] after {REPLAY_EPOCHS} epochs with lr={REPLAY_LR} (one Adam created before the "
+                     f"loop, one step per epoch, every epoch run)", got[f"param_{k}"], want, rtol=1e-6, atol=1e-10)
+
+
+AUGMENT.add(f"{REPLAY_EPOCHS} epochs with lr={REPLAY_LR} on {REPLAY_SHAPES} shapes replay exactly (one Adam, one "
+            "step per epoch)", _replay_inputs, _replay_run, _replay_verify, public=False)

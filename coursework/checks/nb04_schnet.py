@@ -7,6 +7,8 @@ from refimpl.simulation import md
 from refimpl.nn import cutoffs, radial
 from refimpl.models import schnet
 from coursework.checks.core import CheckFailed, exercise, expect_array, expect_tuple, student_function
+from coursework.checks.hidden import after, expect_unchanged
+from coursework.checks.questions import question
 
 NOTEBOOK = "04_schnet"
 
@@ -33,11 +35,10 @@ RADIAL = exercise(
                "refimpl.nn.cutoffs.cosine_cutoff_forward", "refimpl.nn.cutoffs.cosine_cutoff_backward"))
 
 
-def _radial_inputs(rng):
-    cutoff = 4.0
-    d = np.concatenate([rng.uniform(0.3, cutoff, size=10), [0.0, cutoff, cutoff + 0.7]])   # 0, the cutoff, beyond
-    return {"d": d, "n_rbf": np.array([7]), "cutoff": np.array([cutoff]),
-            "de": rng.normal(size=(d.size, 7)), "df": rng.normal(size=d.size)}
+def _radial_inputs(rng, cutoff=4.0, n_rbf=7, n=10):
+    d = np.concatenate([rng.uniform(0.3, cutoff, size=n), [0.0, cutoff, cutoff + 0.7]])   # 0, the cutoff, beyond
+    return {"d": d, "n_rbf": np.array([n_rbf]), "cutoff": np.array([cutoff]),
+            "de": rng.normal(size=(d.size, n_rbf)), "df": rng.normal(size=d.size)}
 
 
 def _rbf_run(student, x):
@@ -84,6 +85,33 @@ RADIAL.add("cosine_cutoff forward matches the reference (0 at and beyond r_c)", 
 RADIAL.add("cosine_cutoff backward matches the reference", _radial_inputs, _cut_run, _cut_verify_backward)
 
 
+# hidden check (the grader's): another number of Gaussians, cutoff and size; d, de and df left unchanged
+def _radial_other_inputs(rng):
+    return _radial_inputs(rng, cutoff=2.5, n_rbf=4, n=17)
+
+
+def _radial_other_run(student, x):
+    args = (x["d"], int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"])))
+    rbf = _pair(student, "gaussian_rbf_forward", args, x["de"], "gaussian_rbf_backward")
+    cut = _pair(student, "cosine_cutoff_forward", args[::2], x["df"], "cosine_cutoff_backward")
+    return {"e": rbf["out"], "dd": rbf["grads"], "f": cut["out"], "dd_cut": cut["grads"], **after(x, "d", "de", "df")}
+
+
+def _radial_other_verify(x, got):
+    expect_unchanged("the radial basis and cutoff, forward and backward", x, got, "d", "de", "df")
+    d, K, rc = x["d"], int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"]))
+    want, cache = radial.gaussian_rbf_forward(d, K, rc)
+    expect_array(f"gaussian_rbf_forward(d, {K}, {rc}) ({d.size} distances)", got["e"], want)
+    expect_array(f"gaussian_rbf_backward for {K} Gaussians", got["dd"], radial.gaussian_rbf_backward(x["de"], cache))
+    want, cache = cutoffs.cosine_cutoff_forward(d, rc)
+    expect_array(f"cosine_cutoff_forward(d, {rc})", got["f"], want)
+    expect_array(f"cosine_cutoff_backward with cutoff {rc}", got["dd_cut"], cutoffs.cosine_cutoff_backward(x["df"], cache))
+
+
+RADIAL.add("another number of Gaussians (4), cutoff (2.5 A) and size; inputs left unchanged", _radial_other_inputs,
+           _radial_other_run, _radial_other_verify, public=False)
+
+
 # ----------------------------------------------------------------------------- cfconv
 CFCONV = exercise(
     "cfconv", NOTEBOOK, ("cfconv_forward", "cfconv_backward"), points=4,
@@ -91,8 +119,7 @@ CFCONV = exercise(
     reference=("refimpl.models.schnet.cfconv_forward", "refimpl.models.schnet.cfconv_backward"))
 
 
-def _cfconv_inputs(rng):
-    n, e, F, Ff = 7, 18, 4, 5
+def _cfconv_inputs(rng, n=7, e=18, F=4, Ff=5):
     edge_index = rng.integers(0, n - 1, size=(2, e))            # atom n-1 receives and sends nothing
     edge_index[:, :3] = [[0, 0, 0], [1, 1, 1]]                   # a repeated edge: its messages add up
     return {"x": rng.normal(size=(n, F)), "W_ij": rng.normal(size=(e, Ff)), "edge_index": edge_index,
@@ -143,6 +170,25 @@ CFCONV.add("renumbering the atoms renumbers the output", _cfconv_perm_inputs, _c
            _cfconv_verify_perm)
 
 
+# hidden check (the grader's): other sizes (F != Ff the other way round); inputs left unchanged
+def _cfconv_other_inputs(rng):
+    return _cfconv_inputs(rng, n=10, e=25, F=6, Ff=2)
+
+
+def _cfconv_other_run(student, x):
+    return {**_cfconv_run(student, x), **after(x, "x", "W_ij", "edge_index", "W_in2f", "dy")}
+
+
+def _cfconv_other_verify(x, got):
+    expect_unchanged("cfconv_forward / cfconv_backward", x, got, "x", "W_ij", "edge_index", "W_in2f", "dy")
+    _cfconv_verify_forward(x, got)
+    _cfconv_verify_backward(x, got)
+
+
+CFCONV.add("other sizes (10 atoms, 6 features, 2 filters); inputs left unchanged", _cfconv_other_inputs,
+           _cfconv_other_run, _cfconv_other_verify, public=False)
+
+
 # ----------------------------------------------------------------------------- forces of a tiny SchNet
 FORCES = exercise(
     "schnet_forces", NOTEBOOK, ("tiny_schnet_energy_and_forces",), points=5,
@@ -175,10 +221,9 @@ def tiny_schnet_forces(cache):
     return -geo.displacement_backward(geo.distance_backward(dd, c_d), c_r)
 
 
-def _forces_inputs(rng):
-    n, F, K, cutoff = 6, 4, 5, 3.0
+def _forces_inputs(rng, n=6, F=4, K=5, cutoff=3.0, spread=1.2):
     pos = rng.uniform(0.0, 2.6, size=(n, 3))
-    pos[np.arange(n), np.arange(n) % 3] += 1.2 * np.arange(n)     # spread out: some pairs beyond the cutoff
+    pos[np.arange(n), np.arange(n) % 3] += spread * np.arange(n)  # spread out: some pairs beyond the cutoff
     i, j = np.nonzero((np.linalg.norm(pos[:, None] - pos[None], axis=-1) < cutoff) & ~np.eye(n, dtype=bool))
     return {"pos": pos, "h0": rng.normal(size=(n, F)), "edge_index": np.stack([j, i]),
             "W_filter": rng.normal(size=(K, F)), "W_in2f": rng.normal(size=(F, F)), "w_out": rng.normal(size=F),
@@ -238,6 +283,31 @@ FORCES.add("energy matches the reference", _forces_inputs, _forces_run, _forces_
 FORCES.add("forces match the reference backward pass", _forces_inputs, _forces_run, _forces_verify_reference)
 FORCES.add("forces match finite differences of the energy", _forces_inputs, _forces_run, _forces_verify_fd)
 FORCES.add("forces sum to zero (translation invariance)", _forces_inputs, _forces_run, _forces_verify_newton)
+
+
+# hidden check (the grader's): other sizes and cutoff; inputs left unchanged
+def _forces_other_inputs(rng):
+    return _forces_inputs(rng, n=9, F=3, K=8, cutoff=2.5, spread=0.4)
+
+
+FORCE_INPUTS = ("pos", "h0", "edge_index", "W_filter", "W_in2f", "w_out")
+
+
+def _forces_other_run(student, x):
+    return {**_forces_run(student, x), **after(x, *FORCE_INPUTS)}
+
+
+def _forces_other_verify(x, got):
+    expect_unchanged("tiny_schnet_energy_and_forces(...)", x, got, *FORCE_INPUTS)
+    want, cache = tiny_schnet_energy(*_forces_args(x))
+    expect_array("tiny_schnet_energy_and_forces(...)[0] for 9 atoms, 8 Gaussians, cutoff 2.5 A", got["E"],
+                 np.array([want]))
+    expect_array("tiny_schnet_energy_and_forces(...)[1] for 9 atoms, 8 Gaussians, cutoff 2.5 A", got["F"],
+                 tiny_schnet_forces(cache))
+
+
+FORCES.add("other sizes (9 atoms, 3 features, 8 Gaussians, cutoff 2.5 A); inputs left unchanged",
+           _forces_other_inputs, _forces_other_run, _forces_other_verify, public=False)
 
 
 # ----------------------------------------------------------------------------- velocity Verlet
@@ -338,3 +408,27 @@ VERLET.add("one step matches the reference", _verlet_inputs, _verlet_run_step, _
 VERLET.add("force_fn is called once, at the new positions; inputs untouched", _verlet_inputs, _verlet_run_step,
            _verlet_verify_calls)
 VERLET.add("energy is conserved over 400 steps", _verlet_inputs, _verlet_run_energy, _verlet_verify_energy)
+
+
+
+# hidden check (the grader's): another number of atoms, masses and time step
+def _verlet_other_inputs(rng):
+    n = 7
+    anchor = rng.normal(size=(n, 3))
+    return {"pos": anchor + rng.normal(scale=0.1, size=(n, 3)), "vel": rng.normal(scale=0.02, size=(n, 3)),
+            "masses": rng.uniform(1.0, 40.0, size=n), "k": rng.uniform(5.0, 30.0, size=n), "anchor": anchor,
+            "dt": np.array([0.2])}
+
+
+def _verlet_other_verify(x, got):
+    _verlet_verify_calls(x, got)
+    _verlet_verify_step(x, got)
+
+
+VERLET.add("7 atoms of other masses, a time step of 0.2 fs", _verlet_other_inputs, _verlet_run_step,
+           _verlet_other_verify, public=False)
+
+
+# ----------------------------------------------------------------------------- predict, then run
+question("q_verlet_dt", NOTEBOOK, "prediction_verlet_dt", "abcd", "fb2f3c9786a7590e",
+         title="Predict, then run: the energy wiggle of velocity Verlet when the time step doubles")

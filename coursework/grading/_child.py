@@ -1,15 +1,17 @@
 """The grading child: runs one submission's code for one exercise and hands back plain data.
 
-    python -I -c BOOTSTRAP PACKAGE_PARENT WORKDIR      (see sandbox.BOOTSTRAP)
+    python -I -c BOOTSTRAP COURSE_COPY WORKDIR      (see sandbox.BOOTSTRAP)
 
 Started by the grader (``coursework.grading.sandbox``) in a fresh temporary folder WORKDIR that
 holds a copy of the submission, ``job.json`` and one ``in<k>.npz`` of inputs per check. In order:
 
+0. as root, give itself a private view of the machine and a throwaway user
+   (``coursework.grading.jail``); otherwise forbid gaining privileges (``PR_SET_NO_NEW_PRIVS``);
 1. set its own resource limits (address space, CPU seconds, file size, no new processes), before
    any student code exists in the process;
 2. load the inputs and the checks (and the instructor's private tests, which hold ``run`` parts);
 3. replace the self-check ``check(...)`` by a no-op, then execute the submission's code cells one
-   by one, each in try/except (a cell that raises, even SystemExit or KeyboardInterrupt, is
+   by one (the ``ReferenceMonitor`` watching from the first line), each in try/except (a cell that raises, even SystemExit or KeyboardInterrupt, is
    recorded and the next one runs), then put back any builtin the student's code replaced
    (``builtins.isinstance = ...`` would break this process);
 4. for each check, run its ``run`` part (which calls only the student's functions) under the
@@ -22,26 +24,19 @@ The parent trusts nothing of this: it decides pass/fail itself (``Check.verify``
 points when this process ends in any other way.
 """
 import builtins
-import functools
+import errno
 import importlib
 import json
 import os
 import resource
 import sys
-import threading
-from types import FunctionType, ModuleType, SimpleNamespace
+from types import SimpleNamespace
+
+from coursework.grading.monitor import ReferenceMonitor
 
 # Captured before any student code runs, so that monkeypatching builtins cannot reach them.
 _open, _type, _str, _len, _isinstance = builtins.open, builtins.type, builtins.str, builtins.len, builtins.isinstance
 _exit, _replace, _join, _dumps = os._exit, os.replace, os.path.join, json.dumps
-_modules, _update_wrapper = sys.modules, functools.update_wrapper
-# What the reference monitor relies on: the monitor calls these private copies, and reports (and
-# puts back) any the student's code replaced, since new threads call ``sys.settrace`` themselves.
-_settrace, _gettrace = sys.settrace, sys.gettrace
-_thread_settrace, _thread_gettrace = threading.settrace, threading.gettrace
-MONITOR_TOOLS = (("sys.settrace", sys, "settrace", _settrace), ("sys.gettrace", sys, "gettrace", _gettrace),
-                 ("threading.settrace", threading, "settrace", _thread_settrace),
-                 ("threading.gettrace", threading, "gettrace", _thread_gettrace))
 
 OUTPUT_CAP = 64 * 1024      # characters of printed output kept (per stream)
 TEXT_CAP = 500              # characters kept of any message
@@ -100,7 +95,7 @@ def _where(exc):
     tb, where = exc.__traceback__, ""
     while tb is not None:
         code = tb.tb_frame.f_code
-        if code.co_filename.startswith("<code cell"):
+        if code.co_filename.startswith(("<code cell", "<your .py file")):
             where = f"{code.co_filename[1:-1]}, line {tb.tb_lineno}, in {code.co_name}"
         tb = tb.tb_next
     return where
@@ -121,6 +116,9 @@ def describe_exception(exc):
         return f"your code recursed too deeply (RecursionError){at}"
     if _isinstance(exc, NotImplementedError):
         return f"not implemented yet{at}: {_short(exc)}"
+    if _isinstance(exc, OSError) and exc.errno == errno.EFBIG:
+        return (f"your code wrote a file larger than the {os.environ.get('GRADER_FILE_MB', '?')} MB the grader "
+                f"allows{at}")
     try:
         message = _short(exc)
     except BaseException:
@@ -150,20 +148,6 @@ def skipped_self_check(name, *args, **kwargs):
     print(f"(check({name!r}) skipped by the grader)")
 
 
-def split_python_file(text):
-    """A .py export as a list of chunks: at '# In[..]:' or '# %%' markers, else the whole text."""
-    chunks, current = [], []
-    for line in text.splitlines():
-        stripped = line.strip()
-        if (stripped.startswith("# In[") and stripped.endswith("]:")) or stripped.startswith("# %%"):
-            chunks.append("\n".join(current))
-            current = []
-        else:
-            current.append(line)
-    chunks.append("\n".join(current))
-    return [c for c in chunks if c.strip()]
-
-
 def _is_self_check(node):
     import ast
     return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
@@ -174,26 +158,20 @@ def code_units(path):
     """What to execute, in order: notebook cells, or the top-level statements of a .py export."""
     import ast
 
-    from coursework.checks.core import SKIP_TAGS, read_code_cells, strip_magics
+    from coursework.checks.cells import runnable_cells
     units = []
-    cells = read_code_cells(path)
-    if path.endswith(".py"):
-        cells = [(chunk, []) for chunk in split_python_file(cells[0][0])]
-    for k, (src, tags) in enumerate(cells):
-        if SKIP_TAGS & set(tags) or "google.colab" in src:
-            continue
-        src = strip_magics(src)
+    for label, src, _ in runnable_cells(path):
         if not path.endswith(".py"):
-            units.append((f"<code cell {k + 1}>", src))
+            units.append((f"<{label}>", src))
             continue
         try:  # a .py export: run statement by statement, skipping the self-check calls
             tree = ast.parse(src)
         except SyntaxError:
-            units.append((f"<code cell {k + 1}>", src))  # compiling it again reports the syntax error
+            units.append((f"<{label}>", src))  # compiling it again reports the syntax error
             continue
         for node in tree.body:
             if not _is_self_check(node):
-                units.append((f"<code cell {k + 1}>", ast.Module(body=[node], type_ignores=[])))
+                units.append((f"<{label}>", ast.Module(body=[node], type_ignores=[])))
     return units
 
 
@@ -209,129 +187,16 @@ def execute(units, namespace):
     return errors
 
 
-CANARY = "(canary)"
-
-
-def _canary():
-    """Called at the end of each check: the monitor's trace hook must see this call."""
-    return None
-
-
-class ReferenceMonitor:
-    """Records calls to the exercise's reference functions during the checks, and notices tampering.
-
-    Two independent records, so that switching one off is not enough:
-
-    - sentinels: each reference function is replaced, in refimpl's modules and in the submission's
-      global names, by a wrapper that notes the call (from any thread) and then runs it; put in
-      place before the submission's code runs (so ``from refimpl.core.scatter import ...`` in a cell
-      gets the wrapper) and again before each check (after an ``importlib.reload``, say);
-    - a trace hook, installed with ``sys.settrace`` and ``threading.settrace`` while a check runs,
-      that compares the code (file, first line, name) of every Python call with the reference
-      functions', so that a fresh copy of them (reloaded, or kept in a closure) is seen too.
-
-    After each check it verifies that its hook is still the trace function of this thread and of
-    new threads, that the hook still sees calls (a call of ``_canary``), and that ``sys.settrace``,
-    ``sys.gettrace``, ``threading.settrace`` and ``threading.gettrace`` are the originals. Anything
-    else goes into ``problems``, and the grader gives the exercise no points.
-    """
-
-    def __init__(self, dotted_names):
-        self.keys, self.called, self.problems, self.kinds = {}, [], [], set()
-        for dotted in dotted_names:
-            module, _, attr = dotted.rpartition(".")
-            self.keys[self._key(getattr(importlib.import_module(module), attr).__code__)] = dotted
-        self.keys[self._key(_canary.__code__)] = CANARY
-        self.sentinels, self.armed, self.canary_calls, self.check = set(), False, 0, ""
-        self._hook = self.hook  # the very object installed: compared with sys.gettrace() after each check
-
-    @staticmethod
-    def _key(code):
-        return (code.co_filename, code.co_firstlineno, code.co_name)
-
-    def seen(self, name):
-        if name == CANARY:
-            self.canary_calls += 1
-        elif name not in self.called:
-            self.called.append(name)
-
-    def problem(self, kind, when):
-        """Record a kind of tampering once, with the first check where it was found."""
-        if kind not in self.kinds:
-            self.kinds.add(kind)
-            self.problems.append(f"{kind} {when}")
-
-    def hook(self, frame, event, arg):
-        if event == "call":
-            code = frame.f_code
-            name = self.keys.get((code.co_filename, code.co_firstlineno, code.co_name))
-            if name is not None:
-                self.seen(name)
-        return None
-
-    def _sentinel(self, fn, name):
-        def reference_sentinel(*args, **kwargs):
-            if self.armed:
-                self.seen(name)
-            return fn(*args, **kwargs)
-        _update_wrapper(reference_sentinel, fn)  # same name, docstring and signature
-        self.sentinels.add(reference_sentinel)
-        return reference_sentinel
-
-    def hide_references(self, namespaces=()):
-        """Put a sentinel in place of each reference function found in refimpl's modules and ``namespaces``."""
-        dicts = [module.__dict__ for name, module in list(_modules.items())
-                 if _type(name) is str and _type(module) is ModuleType
-                 and (name == "refimpl" or name.startswith("refimpl."))]
-        for names in dicts + list(namespaces):
-            for key, value in list(names.items()):
-                if _type(key) is not str or _type(value) is not FunctionType or value in self.sentinels:
-                    continue
-                name = self.keys.get(self._key(value.__code__))
-                if name is not None and name != CANARY:
-                    names[key] = self._sentinel(value, name)
-
-    def _put_back_tools(self, when):
-        for label, owner, attr, original in MONITOR_TOOLS:
-            if owner.__dict__.get(attr) is not original:
-                setattr(owner, attr, original)
-                self.problem(f"{label} was replaced", when)
-
-    def start(self, check, namespace):
-        """Before a check: put the tools and sentinels back in place, then install the trace hook."""
-        self.check = check
-        self._put_back_tools(f"before the check '{check}'")
-        self.hide_references([namespace])
-        self.armed = True
-        _thread_settrace(self._hook)
-        _settrace(self._hook)
-
-    def stop(self):
-        """After a check: verify the trace hook was never switched off or replaced, then remove it."""
-        during = f"during the check '{self.check}'"
-        if _gettrace() is not self._hook:
-            self.problem("the trace hook was switched off or replaced (sys.settrace)", during)
-        else:
-            before = self.canary_calls
-            _canary()
-            if self.canary_calls == before:
-                self.problem("the trace hook stopped seeing function calls", during)
-        if _thread_gettrace() is not self._hook:
-            self.problem("the trace hook of new threads was switched off or replaced (threading.settrace)", during)
-        _settrace(None)
-        _thread_settrace(None)
-        self.armed = False
-        self._put_back_tools(during)
-
-
 def main(workdir):
     # The child's own files are named by absolute paths: the student's code may change directory.
     workdir = os.path.abspath(workdir)
     here = lambda name: _join(workdir, name)  # noqa: E731
-    os.chdir(workdir)
     with _open(here("job.json"), encoding="utf-8") as f:
         job = json.load(f)
-    os.environ["GRADER_MEMORY_MB"] = _str(job["memory_mb"])
+    from coursework.grading.jail import enter
+    enter(job.get("jail") or {})  # as root: a private view of the machine and a throwaway user
+    os.chdir(workdir)
+    os.environ["GRADER_MEMORY_MB"], os.environ["GRADER_FILE_MB"] = _str(job["memory_mb"]), _str(job["file_mb"])
     status = {"complete": False, "limits_failed": set_limits(job["memory_mb"], job["cpu_seconds"], job["file_mb"])}
 
     def write_status():
@@ -342,6 +207,16 @@ def main(workdir):
     import numpy as np
 
     from coursework.checks import EXERCISES, CheckFailed, load_all
+    if job.get("probe"):  # no student code: report what this child can see
+        hidden = job["probe"]["hidden"]
+        ways = {(os.path.dirname(a), os.path.basename(a)) for p in (job.get("jail") or {}).get("expose", [])
+                for a in [p] + [p.rsplit("/", k)[0] for k in range(1, p.count("/"))]}
+        status["probe"] = {"visible": {p: os.path.isdir(p) and [n for n in os.listdir(p) if (p, n) not in ways]
+                                       for p in hidden},
+                           "parent_visible": os.path.exists(f"/proc/{job['probe']['parent']}"), "uid": os.getuid()}
+        status.update(complete=True, checks=[])
+        write_status()
+        return
     from coursework.grading import transfer
     for module in job.get("modules", []):  # only the checks of this exercise: a faster start
         importlib.import_module(module)
@@ -368,7 +243,12 @@ def main(workdir):
     out, err = _CappedStream(sys.stdout), _CappedStream(sys.stderr)
     sys.stdout, sys.stderr = out, err
     namespace = {"__name__": "__submission__"}
-    status["load_errors"] = execute(code_units(job["submission"]), namespace)
+    units = code_units(job["submission"])
+    monitor.start("loading", namespace)  # watched from the student's first line on
+    try:
+        status["load_errors"] = execute(units, namespace)
+    finally:
+        monitor.stop()
     status["checks"] = []
     for k, chk in enumerate(checks):
         guard.restore()
@@ -376,23 +256,35 @@ def main(workdir):
             f.write(_str(k))
         sys.stdout, sys.stderr = out, err
         entry = {"name": chk.name}
-        monitor.start(chk.name, namespace)  # (outside the try: a failure of the monitor is the grader's)
+        monitor.start("check", namespace, chk.name)  # (outside the try: a failure of the monitor is the grader's)
+        value = None
         try:
             student = SimpleNamespace(**{key: v for key, v in namespace.items() if _type(key) is str})
             value = chk.run(student, {key: np.copy(v) for key, v in inputs[k].items()})
-            guard.restore()
-            entry["result"] = transfer.save(here(f"out{k}.npz"), value, savez)
             entry["outcome"] = "returned"
         except CheckFailed as exc:
             entry.update(outcome="failed", message=_short(exc))
         except BaseException as exc:  # noqa: B902 - whatever the student's code raised
-            guard.restore()
-            entry.update(outcome="raised", message=describe_exception(exc))
+            entry.update(outcome="raised", message=describe_exception(exc),
+                         exited=_isinstance(exc, (SystemExit, KeyboardInterrupt)))
         finally:
+            guard.restore()
             monitor.stop()
+        if entry["outcome"] == "returned":
+            try:
+                entry["result"] = transfer.save(here(f"out{k}.npz"), value, savez)
+            except OSError as exc:  # the file-size limit: what came back is too large to hand over
+                if exc.errno != errno.EFBIG:
+                    raise
+                entry.update(outcome="failed", message=(
+                    f"what your function returned is too large for the grader to take back (more than "
+                    f"{job['file_mb']} MB once saved): return only the arrays the exercise asks for, "
+                    f"at the sizes of its inputs"))
+        value = None
         status["checks"].append(entry)
     guard.restore()
     status["reference_calls"] = list(monitor.called)
+    status["reference_calls_loading"] = list(monitor.called_loading)
     status["monitoring"] = list(monitor.problems)
     status["printed_chars"] = out.written + out.dropped + err.written + err.dropped
     status["output_truncated"] = bool(out.dropped or err.dropped)
