@@ -33,6 +33,15 @@ def _schnet():
                     np.random.default_rng(1))
 
 
+def _egnn(tanh=False, n_rbf=0):
+    from refimpl.models.egnn import EGNN
+    model = _perturb(EGNN(n_features=6, n_layers=3, n_rbf=n_rbf, cutoff=4.0, max_z=10, tanh=tanh, seed=1),
+                     np.random.default_rng(1))
+    for t in range(model.n_layers):            # coordinate updates of ~0.1 A (not 1e-3): every path counts
+        model.params[f"gcl_{t}.coord_mlp.2.W"] *= 100.0
+    return model
+
+
 def _gvp():
     from refimpl.models.gvp_energy import GVPModel
     return _perturb(GVPModel(node_dims=(6, 3), edge_dims=(5, 2), n_rbf=6, n_layers=2, cutoff=4.0, max_z=10, seed=2),
@@ -48,6 +57,8 @@ def _painn(cls_name="PaiNN", **kw):
 
 MODEL_ROWS = [
     ModelRow("schnet", _schnet),
+    ModelRow("egnn", _egnn),
+    ModelRow("egnn_tanh_rbf", lambda: _egnn(tanh=True, n_rbf=5)),
     ModelRow("gvp", _gvp),
     ModelRow("painn", _painn),
     ModelRow("painn_gaussian_shared", lambda: _painn(radial_basis="gaussian", shared_filters=True)),

@@ -402,6 +402,85 @@ REGISTRY += [
 ]
 
 
+# --- EGNN blocks (refimpl.models.egnn_layers): parameters by egnn_clean's names -------------------------
+from refimpl.core.validate import check_like  # noqa: E402
+from refimpl.models import egnn_layers as egl  # noqa: E402
+
+
+def _egnn_edge_inputs(rng, n=5, e=12, F=3, H=4, K=0):
+    inputs = {"h": rng.normal(size=(n, F)), "sqdist": rng.uniform(0.0, 4.0, size=e),
+              "edge_index": random_graph(rng, n, e), "p": _weights(rng, **{"0.W": (2 * F + 1 + K, H), "0.b": (H,),
+                                                                          "2.W": (H, H), "2.b": (H,)})}
+    if K:
+        inputs["edge_attr"] = rng.normal(size=(e, K))
+    return inputs
+
+
+def _egnn_coord_mlp_inputs(rng, tanh=False):
+    return {"m": rng.normal(size=(12, 4)), "p": _weights(rng, **{"0.W": (4, 4), "0.b": (4,), "2.W": (4, 1)}),
+            "tanh": tanh}
+
+
+def _egnn_update_inputs(rng):
+    ei = random_graph(rng, 6, 14)
+    ei[1, ei[1] == 5] = 0                                      # atom 5 receives nothing: its degree clamps to 1
+    return {"x": rng.normal(size=(6, 3)), "phi": rng.normal(size=14), "edge_index": ei}
+
+
+def _egnn_node_inputs(rng, n=5, e=12, F=3, H=4):
+    return {"h": rng.normal(size=(n, F)), "m": rng.normal(size=(e, H)), "edge_index": random_graph(rng, n, e),
+            "p": _weights(rng, **{"0.W": (F + H, H), "0.b": (H,), "2.W": (H, F), "2.b": (F,)})}
+
+
+def egnn_layer_params(rng, F=3, H=4, K=0, scale=0.5):
+    """Random parameters of one EGNN layer, by name (also used by tests/test_egnn.py)."""
+    shapes = {"edge_mlp.0.W": (2 * F + 1 + K, H), "edge_mlp.0.b": (H,), "edge_mlp.2.W": (H, H), "edge_mlp.2.b": (H,),
+              "coord_mlp.0.W": (H, H), "coord_mlp.0.b": (H,), "coord_mlp.2.W": (H, 1),
+              "node_mlp.0.W": (F + H, H), "node_mlp.0.b": (H,), "node_mlp.2.W": (H, F), "node_mlp.2.b": (F,)}
+    return {k: scale * rng.normal(size=s) for k, s in shapes.items()}
+
+
+def _egnn_layer_inputs(rng, tanh=False, K=0, n=6, e=16, F=3):
+    inputs = {"h": rng.normal(size=(n, F)), "x": rng.normal(size=(n, 3)), "edge_index": random_graph(rng, n, e),
+              "p": egnn_layer_params(rng, F, K=K), "tanh": tanh}
+    if K:
+        inputs["edge_attr"] = rng.normal(size=(e, K))
+    return inputs
+
+
+def _egnn_layer_forward(**inputs):
+    """The layer's two outputs side by side, (N, F + 3), so that one dout tests both."""
+    (h, x), cache = egl.egnn_layer_forward(**inputs)
+    out = np.concatenate([h, x], axis=1)
+    return out, (cache, h.shape[1], out.shape)
+
+
+def _egnn_layer_backward(dout, cache, *, check_finite=True):
+    cache, F, shape = cache
+    dout = check_like("dout", dout, shape, check_finite)
+    dh, dx, dattr, dp = egl.egnn_layer_backward((dout[:, :F], dout[:, F:]), cache, check_finite=check_finite)
+    return (dh, dx, dp) if dattr is None else (dh, dx, dattr, dp)
+
+
+_EGNN_PERM = _perm_nodes_equivariant(["h", "x"], "edge_index")
+REGISTRY += [
+    Row("egnn_edge_mlp", egl.edge_mlp_forward, egl.edge_mlp_backward, _egnn_edge_inputs, ("h", "sqdist", None, "p")),
+    Row("egnn_edge_mlp_attr", egl.edge_mlp_forward, egl.edge_mlp_backward, lambda rng: _egnn_edge_inputs(rng, K=3),
+        ("h", "sqdist", "edge_attr", "p")),
+    Row("egnn_coord_mlp", egl.coord_mlp_forward, egl.coord_mlp_backward, _egnn_coord_mlp_inputs, ("m", "p")),
+    Row("egnn_coord_mlp_tanh", egl.coord_mlp_forward, egl.coord_mlp_backward,
+        lambda rng: _egnn_coord_mlp_inputs(rng, tanh=True), ("m", "p")),
+    Row("egnn_coord_update", egl.coord_update_forward, egl.coord_update_backward, _egnn_update_inputs,
+        ("x", "phi"), _perm_nodes_equivariant(["x"], "edge_index"), kinds={"x": "position"}, out_kinds=("position",)),
+    Row("egnn_node_mlp", egl.node_mlp_forward, egl.node_mlp_backward, _egnn_node_inputs,
+        ("h", "m", "p"), _perm_nodes_equivariant(["h"], "edge_index")),
+    Row("egnn_layer", _egnn_layer_forward, _egnn_layer_backward, _egnn_layer_inputs,
+        ("h", "x", "p"), _EGNN_PERM, covers="egnn_layer_backward"),
+    Row("egnn_layer_tanh_attr", _egnn_layer_forward, _egnn_layer_backward,
+        lambda rng: _egnn_layer_inputs(rng, tanh=True, K=2), ("h", "x", "edge_attr", "p"), covers="egnn_layer_backward"),
+]
+
+
 # --- spherical harmonics (refimpl.nn.spherical); their rotation behaviour: tests/test_spherical.py ----------
 from refimpl.nn import spherical  # noqa: E402
 

@@ -11,10 +11,11 @@ from refimpl.symmetrize import augment
 from refimpl.core import init, layers, losses, optim, scatter
 from refimpl.graphs import message_passing as mp
 from refimpl.geometry import radius
+from refimpl.models import egnn_layers as egl
 from refimpl.models import gvp
 from refimpl.nn import radial, spherical, vectors
 
-MODULES = (layers, losses, scatter, mp, optim, init, vectors, radial, spherical, gvp)
+MODULES = (layers, losses, scatter, mp, optim, init, vectors, radial, spherical, gvp, egl)
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(5, 3))
 W = RNG.normal(size=(3, 4))
@@ -123,6 +124,20 @@ CASES = [
     (init.he_normal, (RNG, -1, 3), {}, "fan_in"),
     (init.he_normal, (RNG, 3, True), {}, "fan_out"),
     (init.zeros, (3, -1), {}, "shape"),
+    # EGNN blocks (parameters by name)
+    (egl.edge_mlp_forward, (np.ones(5), np.ones(4), EDGES, {}), {}, "h"),
+    (egl.edge_mlp_forward, (X, np.ones(3), EDGES, {}), {}, "sqdist"),
+    (egl.edge_mlp_forward, (X, np.ones(4), EDGES + 1, {}), {}, "edge_index"),
+    (egl.edge_mlp_forward, (X, np.ones(4), EDGES, {}), {"edge_attr": np.ones((3, 2))}, "edge_attr"),
+    (egl.coord_mlp_forward, (np.ones((4, 2)), {"0.W": np.ones((2, 2)), "0.b": np.zeros(2), "2.W": np.ones((2, 1))}),
+     {"tanh": "yes"}, "tanh"),
+    (egl.coord_mlp_forward, (np.ones((4, 2)), {"0.W": np.ones((2, 2)), "0.b": np.zeros(2), "2.W": np.ones((2, 1)),
+                                               "2.b": np.zeros(1)}), {}, "p"),
+    (egl.coord_update_forward, (X, np.ones(3), EDGES), {}, "phi"),
+    (egl.coord_update_forward, (np.ones((5, 2)), np.ones(4), EDGES), {}, "x"),
+    (egl.node_mlp_forward, (X, np.ones((4, 2)), EDGES, {"0.W": np.ones((5, 2)), "0.b": np.zeros(2),
+                                                         "2.W": np.ones((2, 4)), "2.b": np.zeros(4)}), {}, "p"),
+    (egl.egnn_layer_forward, (X, np.ones((5, 2)), EDGES, {}), {}, "x"),
     # flags and scales of the geometric helpers
     (radius.radius_graph, (X, 1.0), {"self_loops": "yes"}, "self_loops"),
     (radius.radius_graph_naive, (X, 1.0), {"self_loops": None}, "self_loops"),

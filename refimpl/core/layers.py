@@ -6,7 +6,7 @@ gradients of its inputs. The derivative sits right below the formula it belongs 
 Arrays are float64; ``...`` in a shape means any leading dimensions.
 
 Every backward checks that ``dout`` has the forward output's shape and is finite
-(``validate.check_like``). ``check_finite=False`` (linear, shifted softplus) skips the
+(``validate.check_like``). ``check_finite=False`` (linear, SiLU, tanh, shifted softplus) skips the
 finiteness pass for a ``dout`` computed from checked gradients, as SchNet's backward does
 in its hot loop; the shape is always checked.
 """
@@ -82,10 +82,10 @@ def tanh_forward(x):
     return out, out
 
 
-def tanh_backward(dout, cache):
+def tanh_backward(dout, cache, *, check_finite=True):
     """d tanh/dx = 1 - tanh^2."""
     t = cache
-    return check_like("dout", dout, t.shape) * (1.0 - t * t)
+    return check_like("dout", dout, t.shape, check_finite) * (1.0 - t * t)
 
 
 def silu_forward(x):

@@ -127,8 +127,8 @@ def scatter_mean_forward(src, index, dim_size):
     return out, (index, scale, out.shape)
 
 
-def scatter_mean_backward(dout, cache):
+def scatter_mean_backward(dout, cache, *, check_finite=True):
     """``dsrc[e] = dout[index[e]] / count[index[e]]``. dout: (N, ...). Returns dsrc: (E, ...)."""
     index, scale, out_shape = cache
-    dout = check_like("dout", dout, out_shape)
+    dout = check_like("dout", dout, out_shape, check_finite)
     return dout[index] * scale[index].reshape((-1,) + (1,) * (dout.ndim - 1))
