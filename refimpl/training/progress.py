@@ -36,6 +36,10 @@ class Progress:
     """
 
     def __init__(self, total, enabled=True, stream=None, min_interval=0.25, clock=time.perf_counter):
+        from refimpl.training.schedules import check_int
+        if not isinstance(enabled, bool):
+            raise ValueError(f"enabled: expected True or False, got {enabled!r}")
+        total = check_int("total", total, low=1)
         self.total, self.enabled, self.min_interval, self.clock = total, enabled, min_interval, clock
         self.start, self.last_draw, self.line, self.handle = clock(), -float("inf"), "", None
         self.stream = stream
