@@ -47,6 +47,14 @@ ADAM_STEP = 1.0 / (1.0 + 1e-8)      # |update| / lr for a constant gradient of s
 def test_constant_with_warmup():
     f = Constant(warmup=4)
     assert [f(t, 10) for t in range(1, 8)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0, 1.0]
+    g = Constant(warmup=0.4)                       # a fraction of the run: 4 of 10 steps
+    assert [g(t, 10) for t in range(1, 8)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0, 1.0]
+
+
+def test_default_schedule_warms_up_over_a_tenth_of_the_run():
+    f = make_schedule("cosine")[0]
+    assert f(50, 1000) == 0.5 and f(100, 1000) == 1.0 and f(1000, 1000) == pytest.approx(0.01, abs=1e-15)
+    assert f(550, 1000) == pytest.approx(0.01 + 0.99 * 0.5, abs=1e-15)
 
 
 def test_warmup_cosine_sequence():
@@ -125,7 +133,7 @@ def test_schedule_names():
 def test_ema_is_the_exponential_moving_average_of_the_iterates():
     d, T, lr = 0.9, 12, 0.05
     model, data = ConstantPull(), _constant_data()
-    train(model, data, [0, 1], [2], n_steps=T, batch_size=1, lr=lr, ema_decay=d, keep_best=False,
+    train(model, data, [0, 1], [2], n_steps=T, batch_size=1, lr=lr, schedule=None, ema_decay=d, keep_best=False,
           eval_every=5, progress=False)
     w = lr * ADAM_STEP * np.arange(T + 1)                   # w_0 = 0, ..., w_T
     expected = d ** T * w[0] + (1 - d) * sum(d ** (T - t) * w[t] for t in range(1, T + 1))
@@ -135,8 +143,8 @@ def test_ema_is_the_exponential_moving_average_of_the_iterates():
 def test_ema_parameters_are_evaluated_and_training_continues_from_the_raw_ones():
     d, lr = 0.5, 0.1
     model, data = ConstantPull(), _constant_data(target=0.0)
-    h = train(model, data, [0, 1], [2], n_steps=4, batch_size=1, lr=lr, ema_decay=d, keep_best=False,
-              eval_every=2, progress=False)
+    h = train(model, data, [0, 1], [2], n_steps=4, batch_size=1, lr=lr, schedule=None, ema_decay=d,
+              keep_best=False, eval_every=2, progress=False)
     w = lr * ADAM_STEP * np.arange(5)
     ema2 = (1 - d) * (d * w[1] + w[2])                      # the EMA after two steps
     assert h["val_E_mae"][0] == pytest.approx(ema2, rel=1e-12)
@@ -147,13 +155,13 @@ def test_ema_parameters_are_evaluated_and_training_continues_from_the_raw_ones()
 def test_early_stopping_restores_the_best_parameters():
     """w passes the target 1 at step 10; with patience 3 training stops at step 14 and returns w_10."""
     model, data = ConstantPull(), _constant_data()
-    h = train(model, data, [0, 1], [2, 3], n_steps=100, batch_size=1, lr=0.1, eval_every=1, patience=3,
-              progress=False)
+    h = train(model, data, [0, 1], [2, 3], n_steps=100, batch_size=1, lr=0.1, schedule=None, eval_every=1,
+              patience=3, progress=False)
     assert h["best_step"] == 10 and h["last_step"] == 14 and h["step"] == list(range(1, 15))
     assert model.params["w"][0] == pytest.approx(10 * 0.1 * ADAM_STEP, rel=1e-12)
     model2 = ConstantPull()
-    train(model2, data, [0, 1], [2, 3], n_steps=14, batch_size=1, lr=0.1, eval_every=1, keep_best=False,
-          progress=False)
+    train(model2, data, [0, 1], [2, 3], n_steps=14, batch_size=1, lr=0.1, schedule=None, eval_every=1,
+          keep_best=False, progress=False)
     assert model2.params["w"][0] == pytest.approx(14 * 0.1 * ADAM_STEP, rel=1e-12)
 
 
@@ -161,7 +169,7 @@ def test_defaults_are_the_ones_the_book_and_the_tool_use():
     import inspect
     sig = inspect.signature(train).parameters
     assert {k: sig[k].default for k in DEFAULTS} == DEFAULTS == \
-        {"batch_size": 10, "lr": 2e-3, "w_energy": 1.0, "w_forces": 10.0}
+        {"batch_size": 10, "lr": 3e-2, "w_energy": 1.0, "w_forces": 10.0, "schedule": "cosine"}
 
 
 # ----------------------------------------------------------------------------- a real model, seeded
@@ -221,7 +229,7 @@ def test_progress_redraws_one_line_in_a_terminal():
 
 def test_train_shows_one_updating_line_and_log_lines_above_it(capsys):
     model, data = ConstantPull(), _constant_data()
-    train(model, data, [0, 1], [2], n_steps=30, batch_size=1, lr=0.01, eval_every=10, log=print)
+    train(model, data, [0, 1], [2], n_steps=30, batch_size=1, lr=0.01, schedule=None, eval_every=10, log=print)
     out = capsys.readouterr().out
     visible = [ln.split("\r")[-1].rstrip() for ln in out.split("\n")]    # what a terminal shows
     assert [ln[:10] for ln in visible[:3]] == ["step    10", "step    20", "step    30"]   # the log lines

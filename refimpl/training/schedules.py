@@ -32,52 +32,69 @@ def _fraction(name, value, low_inclusive=True):
     return value
 
 
-def _warmup(t, warmup):
-    """Linear warm-up factor t / warmup for the first ``warmup`` steps, 1 after."""
-    return min(1.0, t / warmup) if warmup else 1.0
+def _check_warmup(warmup):
+    """warmup: a number of steps (int >= 0) or a fraction of the run (float in [0, 1))."""
+    if isinstance(warmup, (float, np.floating)):
+        if not 0 <= warmup < 1:
+            raise ValueError(f"warmup: expected a number of steps (int >= 0) or a fraction in [0, 1), got {warmup!r}")
+        return float(warmup)
+    return check_int("warmup", warmup)
+
+
+def _warmup_steps(warmup, n_steps):
+    return int(round(warmup * n_steps)) if isinstance(warmup, float) else warmup
+
+
+def _warmup(t, w):
+    """Linear warm-up factor t / w for the first w steps, 1 after."""
+    return min(1.0, t / w) if w else 1.0
 
 
 class Constant:
-    """factor 1 (after an optional linear warm-up over ``warmup`` steps)."""
+    """factor 1 (after an optional linear warm-up over ``warmup`` steps, or that fraction of the run)."""
 
     def __init__(self, warmup=0):
-        self.warmup = check_int("warmup", warmup)
+        self.warmup = _check_warmup(warmup)
 
     def __call__(self, t, n_steps):
-        return _warmup(t, self.warmup)
+        return _warmup(t, _warmup_steps(self.warmup, n_steps))
 
 
 class WarmupCosine:
     """Linear warm-up, then cosine decay from 1 to ``final`` at the last step.
 
     factor(t) = t / w for t <= w; then final + (1 - final) (1 + cos(pi (t - w) / (n - w))) / 2.
-    warmup: w steps (>= 0); final: the last factor, in [0, 1].
+    warmup: w steps (int >= 0) or a fraction of the n steps (float in [0, 1)); final: the last
+    factor, in [0, 1]. The default is the schedule ``train`` uses unless told otherwise.
     """
 
-    def __init__(self, warmup=0, final=0.01):
-        self.warmup, self.final = check_int("warmup", warmup), _fraction("final", final)
+    def __init__(self, warmup=0.1, final=0.01):
+        self.warmup, self.final = _check_warmup(warmup), _fraction("final", final)
 
     def __call__(self, t, n_steps):
-        if t <= self.warmup:
-            return _warmup(t, self.warmup)
-        x = (t - self.warmup) / max(n_steps - self.warmup, 1)
+        w = _warmup_steps(self.warmup, n_steps)
+        if t <= w:
+            return _warmup(t, w)
+        x = (t - w) / max(n_steps - w, 1)
         return self.final + (1.0 - self.final) * 0.5 * (1.0 + math.cos(math.pi * min(x, 1.0)))
 
 
 class ExponentialDecay:
     """Linear warm-up, then factor(t) = final ** ((t - w) / (n - w)): from 1 down to ``final``.
 
-    warmup: w steps (>= 0); final: the factor at the last step, in (0, 1].
+    warmup: w steps (int >= 0) or a fraction of the n steps (float in [0, 1)); final: the factor
+    at the last step, in (0, 1].
     """
 
-    def __init__(self, warmup=0, final=0.01):
-        self.warmup = check_int("warmup", warmup)
+    def __init__(self, warmup=0.1, final=0.01):
+        self.warmup = _check_warmup(warmup)
         self.final = _fraction("final", final, low_inclusive=False)
 
     def __call__(self, t, n_steps):
-        if t <= self.warmup:
-            return _warmup(t, self.warmup)
-        return self.final ** (min(t - self.warmup, n_steps - self.warmup) / max(n_steps - self.warmup, 1))
+        w = _warmup_steps(self.warmup, n_steps)
+        if t <= w:
+            return _warmup(t, w)
+        return self.final ** (min(t - w, n_steps - w) / max(n_steps - w, 1))
 
 
 class StepDrop:
