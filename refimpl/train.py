@@ -72,8 +72,9 @@ def _evaluate_with(model, ema, data, idx):
 
 
 def train(model, data, train_idx, val_idx=None, n_steps=1000, batch_size=DEFAULTS["batch_size"],
-          lr=DEFAULTS["lr"], w_energy=DEFAULTS["w_energy"], w_forces=DEFAULTS["w_forces"], schedule=DEFAULTS["schedule"],
-          ema_decay=None, patience=None, keep_best=True, eval_every=100, seed=0, progress=True, log=None):
+          lr=DEFAULTS["lr"], w_energy=DEFAULTS["w_energy"], w_forces=DEFAULTS["w_forces"],
+          schedule=DEFAULTS["schedule"], ema_decay=None, patience=None, keep_best=True, eval_every=100, seed=0,
+          progress=True, log=None):
     """Minimize the energy + force loss with Adam on random mini-batches of ``train_idx``.
 
     L = w_E mean (E - E_ref)^2 + w_F mean (F - F_ref)^2 per batch (eV^2 and (eV/A)^2).
@@ -82,9 +83,9 @@ def train(model, data, train_idx, val_idx=None, n_steps=1000, batch_size=DEFAULT
     schedule: the learning rate of step t is lr * schedule(t, n_steps) (``refimpl.training.schedules``:
         None = constant, a name "cosine" (the default: 10 % warm-up, cosine decay to 1 %),
         "exponential", "plateau", "step", an object such as ``WarmupCosine(warmup=100)`` or
-        ``ReduceOnPlateau(patience=3)``, any f(t, n_steps), or a list whose factors multiply). After every evaluation ``schedule.observe(val_loss)`` is called on the
-        schedules that have it (the validation loss, or without ``val_idx`` the mean training loss
-        since the last evaluation).
+        ``ReduceOnPlateau(patience=3)``, any f(t, n_steps), or a list whose factors multiply).
+        After every evaluation ``schedule.observe(val_loss)`` is called on the schedules that have
+        it (the validation loss, or without ``val_idx`` the mean training loss since the last evaluation).
     ema_decay: None, or d in [0, 1): evaluate (and return) the moving average of the parameters,
         ema <- d ema + (1 - d) params after every step, starting from the initial parameters.
     eval_every: steps between evaluations on ``val_idx`` (and the last step): validation loss
@@ -158,7 +159,8 @@ def train(model, data, train_idx, val_idx=None, n_steps=1000, batch_size=DEFAULT
                 val = _evaluate_with(model, ema, data, val_idx)
                 monitored = w_energy * val[2] + w_forces * val[3]
                 if monitored < best_loss:
-                    best, best_loss, bad, history["best_step"] = _copy(ema if ema is not None else params), monitored, 0, step
+                    best, best_loss, bad = _copy(ema if ema is not None else params), monitored, 0
+                    history["best_step"] = step
                 else:
                     bad += 1
                 val_text = {"val": f"E {1e3 * val[0]:.1f} meV, F {1e3 * val[1]:.1f} meV/A"}
@@ -168,8 +170,9 @@ def train(model, data, train_idx, val_idx=None, n_steps=1000, batch_size=DEFAULT
             for key, value in zip(("step", "loss", "val_loss", "val_E_mae", "val_F_mae", "lr"), row):
                 history[key].append(value)
             if log is not None:
-                (bar.write if log is print else log)(f"step {step:5d}  loss {mean_loss:.5f}  val E MAE {1e3 * val[0]:7.1f} meV  "
-                    f"F MAE {1e3 * val[1]:7.1f} meV/A  lr {opt.lr:.2e}")
+                line = (f"step {step:5d}  loss {mean_loss:.5f}  val E MAE {1e3 * val[0]:7.1f} meV  "
+                        f"F MAE {1e3 * val[1]:7.1f} meV/A  lr {opt.lr:.2e}")
+                (bar.write if log is print else log)(line)
             running = []
         stop = evaluating and patience is not None and bad > patience
         bar.update(step, force=evaluating, **shown, **val_text)

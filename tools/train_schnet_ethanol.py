@@ -12,9 +12,10 @@ nearly the same) draws the three sets from a permutation by ``--seed``.
 Model: SchNet with F = 32 features, 32 filters, 3 interactions, 20 Gaussians, cutoff 5 A;
 ``fit_atomref`` sets the per-element energy offsets first. Loss:
 L = mean (E - E_ref)^2 + w_F mean (F - F_ref)^2 (eV^2 and (eV/A)^2), Adam (``refimpl.train.train``)
-with the learning-rate schedule ``--schedule``: "cosine" (linear warm-up over ``--warmup`` steps,
-cosine decay to ``--final`` x lr; the default, as in ``refimpl.train.train``), "exponential", "plateau" (halve after ``--patience``
-evaluations without a lower validation loss), "step" (lr / 10 for the last fifth) or "constant".
+with the learning-rate schedule ``--schedule``: "cosine" (the default, as in ``refimpl.train.train``:
+linear warm-up over ``--warmup`` steps or that fraction of the run, cosine decay to ``--final`` x lr),
+"exponential", "plateau" (halve after ``--patience`` evaluations without a lower validation loss),
+"step" (lr / 10 for the last fifth) or "constant".
 The model returned is the one with the lowest validation loss among the evaluations.
 
     python tools/train_schnet_ethanol.py                         # about a minute on one core
@@ -72,7 +73,8 @@ def split(n, n_train, n_val, n_test, how, seed):
 def make_schedule(args):
     return {"cosine": lambda: schedules.WarmupCosine(warmup=args.warmup, final=args.final),
             "exponential": lambda: schedules.ExponentialDecay(warmup=args.warmup, final=args.final),
-            "plateau": lambda: [schedules.Constant(warmup=args.warmup), schedules.ReduceOnPlateau(patience=args.patience)],
+            "plateau": lambda: [schedules.Constant(warmup=args.warmup),
+                                schedules.ReduceOnPlateau(patience=args.patience)],
             "step": lambda: schedules.StepDrop(at=0.8, factor=0.1),
             "constant": lambda: schedules.Constant(warmup=args.warmup)}[args.schedule]()
 

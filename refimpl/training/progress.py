@@ -3,7 +3,8 @@
 In a terminal the line is redrawn in place with a carriage return ``\\r``; in a notebook (an
 IPython kernel) it is one output that ``IPython.display`` updates. Example:
 
-    step  1200/3000 [########------------]  40% | 85.3 steps/s | 14 s, 21 s left | loss 0.0123 | val E 16.1 meV, F 59.1 meV/A
+    step 1200/3000 [########------------]  40% | 85.3 steps/s | 14 s, 21 s left | loss 0.0123 | lr 2.1e-02
+    | val E 16.1 meV, F 59.1 meV/A        (one line)
 """
 import sys
 import time
