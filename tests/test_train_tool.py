@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from refimpl.data.md17 import KCAL_MOL_EV
-from refimpl.pretrained import load_schnet
+from refimpl.pretrained import load_trained
 
 TOOL = pathlib.Path(__file__).resolve().parents[1] / "tools" / "train_schnet_ethanol.py"
 spec = importlib.util.spec_from_file_location("train_schnet_ethanol", TOOL)
@@ -27,7 +27,7 @@ def _run(tmp_path, data_file, *extra):
     out = tmp_path / "params.npz"
     tool.main(["--data", str(data_file), "--out", str(out), "--n-train", "12", "--n-val", "6", "--steps", "3",
                "--eval-every", "3", "--batch-size", "4", "--no-progress", *extra])
-    return load_schnet(out)
+    return load_trained(out)
 
 
 @pytest.mark.parametrize("energy_shape", ["column", "flat"])
