@@ -92,8 +92,8 @@ def train(model, data, train_idx, val_idx=None, n_steps=1000, batch_size=DEFAULT
         (L on all of ``val_idx``) and MAEs; ``log``, if given, gets one line per evaluation.
     keep_best: at the end the model holds the evaluated parameters with the lowest validation
         loss (needs ``val_idx``); otherwise the last ones (the EMA ones if ``ema_decay``).
-    patience: None, or stop early after this many evaluations in a row without a lower
-        validation loss (needs ``val_idx``).
+    patience: None, or stop early once more than ``patience`` evaluations in a row have brought no
+        lower validation loss (needs ``val_idx``; the counting of ``ReduceOnPlateau``).
     progress: show one updating line (steps/s, loss, time left; ``refimpl.training.Progress``).
 
     Returns the history, a dict: lists 'step', 'loss' (mean training loss since the previous
