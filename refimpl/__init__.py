@@ -14,6 +14,7 @@ Small NumPy modules, one per idea, every backward pass written by hand, in subpa
 - ``symmetrize``: augmentation and canonicalization around a non-symmetric model
 - ``viz``: plots and py3Dmol views
 - ``train``: energy+force training of any model; ``pretrained``: shipped trained models
+- ``training``: what ``train`` is built from: learning-rate schedules, the progress line
 
 The course's exercise checks and grader live in the separate package ``coursework``;
 nothing here imports from it.

@@ -14,8 +14,11 @@ from refimpl.geometry import radius
 from refimpl.models import egnn_layers as egl
 from refimpl.models import gvp
 from refimpl.nn import radial, spherical, vectors
+from refimpl import train as train_mod
+from refimpl.data import md17
+from refimpl.training import progress, schedules
 
-MODULES = (layers, losses, scatter, mp, optim, init, vectors, radial, spherical, gvp, egl)
+MODULES = (layers, losses, scatter, mp, optim, init, vectors, radial, spherical, gvp, egl, train_mod, schedules)
 RNG = np.random.default_rng(0)
 X = RNG.normal(size=(5, 3))
 W = RNG.normal(size=(3, 4))
@@ -40,6 +43,39 @@ def _sgd_step(grads):
 
 
 _sgd_step.covers = optim.SGD.step
+
+class _NoModel:
+    params = {"w": np.zeros(1)}
+
+
+def _tiny_trajectory():
+    return md17.Trajectory(z=np.array([1, 1]), R=np.zeros((3, 2, 3)) + [[0.0, 0, 0], [0.7, 0, 0]], E=np.zeros(3),
+                           F=np.zeros((3, 2, 3)))
+
+
+def _schnet():
+    from refimpl.models.schnet import SchNet
+    return SchNet(n_atom_basis=4, n_filters=4, n_interactions=1, n_rbf=3, cutoff=3.0, max_z=3)
+
+
+def _train(**kwargs):
+    train_mod.train(_schnet(), _tiny_trajectory(), [0, 1], **({"val_idx": [2], "n_steps": 1, "progress": False}
+                                                              | kwargs))
+
+
+_train.covers = train_mod.train
+
+
+def _plateau_observe(value):
+    schedules.ReduceOnPlateau().observe(value)
+
+
+_plateau_observe.covers = schedules.ReduceOnPlateau.observe
+
+
+def _batch(idx):
+    _tiny_trajectory().batch(idx)
+
 
 # (function, args, kwargs, name of the argument the message must start with)
 CASES = [
@@ -173,6 +209,48 @@ CASES = [
      {"edge_weight": np.ones(3)}, "edge_weight"),
     (gvp.gvp_conv_layer_forward, (X, np.ones((5, 1, 3)), EDGES, X[:4], np.ones((4, 1, 3)),
                                   gvp.init_gvp_conv_layer(RNG, (3, 2), (3, 1))), {}, "p"),
+    # training
+    (_train, (), {"n_steps": 0}, "n_steps"),
+    (_train, (), {"batch_size": 0}, "batch_size"),
+    (_train, (), {"lr": -1.0}, "lr"),
+    (_train, (), {"w_energy": 0.0, "w_forces": 0.0}, "w_energy"),
+    (_train, (), {"w_forces": np.nan}, "w_forces"),
+    (_train, (), {"ema_decay": 1.0}, "ema_decay"),
+    (_train, (), {"patience": -1}, "patience"),
+    (_train, (), {"val_idx": None, "patience": 2}, "patience"),
+    (_train, (), {"val_idx": []}, "val_idx"),
+    (_train, (), {"val_idx": [3]}, "val_idx"),
+    (_train, (), {"eval_every": 0}, "eval_every"),
+    (_train, (), {"seed": 1.5}, "seed"),
+    (_train, (), {"schedule": "linear"}, "schedule"),
+    (_train, (), {"schedule": 0.5}, "schedule"),
+    (_train, (), {"keep_best": "yes"}, "keep_best"),
+    (_train, (), {"progress": None}, "progress"),
+    (_train, (), {"log": "stdout"}, "log"),
+    (train_mod.train, (_NoModel(), _tiny_trajectory(), [0]), {}, "model"),
+    (train_mod.train, (_schnet(), {"E": np.zeros(3)}, [0]), {}, "data"),
+    (train_mod.train, (_schnet(), _tiny_trajectory(), []), {}, "train_idx"),
+    (train_mod.evaluate, (_schnet(), _tiny_trajectory(), [0]), {"batch_size": 0}, "batch_size"),
+    (train_mod.evaluate, (_schnet(), _tiny_trajectory(), []), {}, "idx"),
+    (schedules.check_int, ("warmup", -1), {}, "warmup"),
+    (schedules.Constant, (), {"warmup": 2.0}, "warmup"),
+    (schedules.WarmupCosine, (), {"final": 1.5}, "final"),
+    (schedules.WarmupCosine, (), {"warmup": True}, "warmup"),
+    (schedules.ExponentialDecay, (), {"final": 0.0}, "final"),
+    (schedules.StepDrop, (), {"at": -0.1}, "at"),
+    (schedules.StepDrop, (), {"factor": 0.0}, "factor"),
+    (schedules.ReduceOnPlateau, (), {"factor": 1.0}, "factor"),
+    (schedules.ReduceOnPlateau, (), {"patience": 0.5}, "patience"),
+    (schedules.ReduceOnPlateau, (), {"min_factor": 2.0}, "min_factor"),
+    (_plateau_observe, (np.nan,), {}, "val_loss"),
+    (schedules.make_schedule, (["cosine", 3],), {}, "schedule"),
+    (progress.Progress, (0,), {}, "total"),
+    (progress.Progress, (10,), {"enabled": 1}, "enabled"),
+    (md17.Trajectory, (np.array([1]), np.zeros((2, 1, 3)), np.zeros((2, 2)), np.zeros((2, 1, 3))), {}, "E"),
+    (md17.Trajectory, (np.array([1]), np.zeros((2, 1, 3)), np.zeros(2), np.zeros((2, 1, 3))), {"units": "Ha"},
+     "units"),
+    (_batch, ([5],), {}, "idx"),
+    (md17.load_md17, (__file__,), {}, "path"),
 ]
 
 # triplets and angles, DimeNet's bases

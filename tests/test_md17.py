@@ -130,3 +130,43 @@ def test_shipped_ethanol_set():
     # thermal energies: 21 harmonic modes at 500 K hold 21/2 k_B T = 0.45 eV on average
     mean_excess = np.mean(t.E - t.meta["equilibrium_energy_eV"])
     assert 0.3 < mean_excess < 0.7, mean_excess
+
+
+# ----------------------------------------------------------------------------- Trajectory checks its input
+def test_trajectory_normalises_an_energy_column_and_converts_kcal_per_mol():
+    a = _arrays(np.random.default_rng(7))
+    t = md17.Trajectory(z=a["z"], R=a["R"], E=a["E"][:, None], F=a["F"], units="kcal/mol")
+    assert t.E.shape == (4,) and t.units == "eV" and "kcal/mol" in t.meta["source_units"]
+    assert np.allclose(t.E, a["E"] * KCAL, rtol=1e-9) and np.allclose(t.F, a["F"] * KCAL, rtol=1e-9)
+    t_ev = md17.Trajectory(z=a["z"], R=a["R"], E=a["E"], F=a["F"])
+    assert t_ev.units == "eV" and np.array_equal(t_ev.E, a["E"]) and "source_units" not in t_ev.meta
+
+
+@pytest.mark.parametrize("change, name", [
+    ({"units": "kJ/mol"}, "units"),
+    ({"units": None}, "units"),
+    ({"E": np.zeros((4, 2))}, "E"),
+    ({"E": np.zeros(3)}, "E"),
+    ({"E": np.array([0.0, np.inf, 0.0, 0.0])}, "E"),
+    ({"F": np.full((4, 3, 3), np.nan)}, "F"),
+    ({"F": np.zeros((4, 2, 3))}, "F"),
+    ({"R": np.zeros((4, 3))}, "R"),
+    ({"R": np.zeros((0, 3, 3)), "E": np.zeros(0), "F": np.zeros((0, 3, 3))}, "R"),
+    ({"z": np.array([8.5, 1, 1])}, "z"),
+    ({"z": np.array([], dtype=int)}, "z"),
+    ({"meta": "notes"}, "meta"),
+])
+def test_trajectory_rejects_bad_arrays_and_units(change, name):
+    a = _arrays(np.random.default_rng(8))
+    kwargs = {"z": a["z"], "R": a["R"], "E": a["E"], "F": a["F"]} | change
+    with pytest.raises(ValueError, match=f"^{name}:"):
+        md17.Trajectory(**kwargs)
+
+
+def test_load_md17_refuses_a_file_in_ev(tmp_path):
+    """The course's own file has MD17's keys but eV: read as MD17 it would be scaled by 0.043."""
+    t = md17.load_ethanol()
+    np.savez(tmp_path / "ev.npz", z=t.z, R=t.R[:3], E=t.E[:3], F=t.F[:3],
+             metadata=np.array('{"units": {"E": "eV"}}'))
+    with pytest.raises(ValueError, match="^path:.*eV"):
+        md17.load_md17(tmp_path / "ev.npz")

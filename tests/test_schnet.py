@@ -270,7 +270,7 @@ def test_training_reduces_force_error():
     val = np.arange(40, 60)
     before = evaluate(m, data, val)
     lines = []
-    train(m, data, np.arange(40), val, n_steps=60, batch_size=5, lr=3e-3, w_forces=10.0, print_every=30,
+    train(m, data, np.arange(40), val, n_steps=60, batch_size=5, lr=3e-3, w_forces=10.0, eval_every=30,
           log=lines.append)
     after = evaluate(m, data, val)
     assert len(lines) == 2 and lines[0].startswith("step    30")
@@ -284,7 +284,7 @@ def _train_twice_and_once_more(seed_a, seed_b):
     for seed in (seed_a, seed_a, seed_b):
         m = SchNet(n_atom_basis=8, n_filters=8, n_interactions=1, n_rbf=6, cutoff=4.0, max_z=9, seed=0)
         history = train(m, data, np.arange(12), np.arange(12, 16), n_steps=6, batch_size=4, lr=1e-2, seed=seed,
-                         print_every=3, log=lambda line: None)
+                         eval_every=3, log=lambda line: None, progress=False)
         runs.append((m.params, history))
     return runs
 

@@ -31,14 +31,38 @@ LAYOUTS = {   # our name -> the file's key, per layout
 }
 
 
+UNITS = {"eV": 1.0, "kcal/mol": KCAL_MOL_EV}   # energy unit of the arrays given -> eV per unit
+
+
 @dataclass
 class Trajectory:
-    """n configurations of one molecule: z (N,), R (n, N, 3) A, E (n,) eV, F (n, N, 3) eV/A."""
+    """n configurations of one molecule: z (N,), R (n, N, 3) A, E (n,) eV, F (n, N, 3) eV/A.
+
+    Checked on construction: z atomic numbers in [1, 118]; R, E, F finite with matching shapes;
+    E of shape (n,) or (n, 1) (stored as (n,)). ``units`` is the energy unit of the E and F
+    given ("eV": E in eV and F in eV/A, or "kcal/mol": E in kcal/mol and F in kcal/mol/A, as in
+    the MD17 files); they are stored in eV and eV/A, ``units`` becomes "eV" and
+    ``meta["source_units"]`` records what was given. Positions are always Angstrom.
+    """
     z: np.ndarray
     R: np.ndarray
     E: np.ndarray
     F: np.ndarray
     meta: dict = field(default_factory=dict)
+    units: str = "eV"
+
+    def __post_init__(self):
+        if not isinstance(self.units, str) or self.units not in UNITS:
+            raise ValueError(f"units: expected one of {sorted(UNITS)} (the unit of E; F is per Angstrom), "
+                             f"got {self.units!r}")
+        if not isinstance(self.meta, dict):
+            raise ValueError(f"meta: expected a dict, got {type(self.meta).__name__}")
+        self.z, self.R, self.E, self.F = _check_arrays(self.z, self.R, self.E, self.F, {k: k for k in "zREF"})
+        if self.units != "eV":
+            self.E, self.F = self.E * UNITS[self.units], self.F * UNITS[self.units]
+            self.meta = {**self.meta, "source_units": f"{self.units}, {self.units}/Angstrom, Angstrom",
+                         "eV_per_source_unit": UNITS[self.units]}
+            self.units = "eV"
 
     def __len__(self):
         return self.E.shape[0]
@@ -70,8 +94,12 @@ def _check_arrays(z, R, E, F, keys):
     z = as_index_array(keys["z"], z, size=119)
     if z.size and z.min() < 1:
         raise ValueError(f"{keys['z']}: expected atomic numbers >= 1, found {z.min()}")
+    if z.size == 0:
+        raise ValueError(f"{keys['z']}: expected at least one atom")
     R = as_float_array(keys["R"], R, shape=(None, z.size, 3))
     n = R.shape[0]
+    if n == 0:
+        raise ValueError(f"{keys['R']}: expected at least one configuration, got shape {R.shape}")
     E = as_float_array(keys["E"], E)
     if E.shape not in ((n,), (n, 1)):
         raise ValueError(f"{keys['E']}: expected shape ({n},) or ({n}, 1) (one energy per configuration), got {E.shape}")
@@ -84,15 +112,22 @@ def load_md17(path):
 
     path: a file in either layout (detected from its keys). Returns a ``Trajectory`` with
     z (N,), R (n, N, 3) Angstrom, E (n,) eV, F (n, N, 3) eV/Angstrom; ``meta`` records the
-    layout and the source units. Raises ValueError naming the key that is missing or whose
+    layout, the file and the source units. Raises ValueError naming the key that is missing or whose
     shape does not fit the others.
     """
-    with np.load(path, allow_pickle=False) as data:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except ValueError as exc:
+        raise ValueError(f"path: {path} is not an .npz file of arrays ({exc})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError(f"path: {path} holds one array, expected an .npz file with MD17 or rMD17 keys")
+    with data:
+        if "metadata" in data.files and "eV" in str(data["metadata"]):
+            raise ValueError(f"path: {path} declares eV in its metadata (the course's own format, read with "
+                             "load_ethanol); MD17 files are in kcal/mol")
         layout, keys = _detect_layout(set(data.files), path)
         z, R, E, F = _check_arrays(*(data[keys[k]] for k in ("z", "R", "E", "F")), keys)
-    meta = {"layout": layout, "source_units": "kcal/mol, kcal/mol/Angstrom, Angstrom",
-            "kcal_mol_eV": KCAL_MOL_EV, "path": str(path)}
-    return Trajectory(z=z, R=R, E=E * KCAL_MOL_EV, F=F * KCAL_MOL_EV, meta=meta)
+    return Trajectory(z=z, R=R, E=E, F=F, meta={"layout": layout, "path": str(path)}, units="kcal/mol")
 
 
 def load_ethanol():
@@ -103,8 +138,6 @@ def load_ethanol():
     the file's metadata (level of theory, sampling, seed, constants, ...).
     """
     from refimpl.data.datasets import data_path
-    keys = {"z": "z", "R": "R", "E": "E", "F": "F"}
     with data_path("ethanol_dft.npz").open("rb") as fh, np.load(fh, allow_pickle=False) as data:
-        z, R, E, F = _check_arrays(*(data[k] for k in "zREF"), keys)
-        meta = json.loads(str(data["metadata"]))
-    return Trajectory(z=z, R=R, E=E, F=F, meta=meta)
+        arrays, meta = {k: data[k] for k in "zREF"}, json.loads(str(data["metadata"]))
+    return Trajectory(**arrays, meta=meta, units="eV")
