@@ -495,7 +495,6 @@ REGISTRY += [
 
 # --- GVP blocks (refimpl.models.gvp): (s, V) in and out. Each block gets two rows, one per output: its
 # scalars s' (invariant) and its vectors V' (rotating); together they check the whole backward.
-from refimpl.core.validate import check_like  # noqa: E402
 from refimpl.models import gvp  # noqa: E402
 from refimpl.models.base import subdict  # noqa: E402
 
@@ -590,7 +589,6 @@ REGISTRY += [
 # --- PaiNN sub-blocks (refimpl.models.painn): scalars s (N, F), vectors v (N, F, 3) --------------------
 # The message and update blocks return (s, v); the rows flatten them into one array (s's entries, then
 # v's) for the finite-difference and permutation checks. Their rotation behaviour: tests/test_painn.py.
-from refimpl.core.validate import check_like  # noqa: E402
 from refimpl.models import painn  # noqa: E402
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from refimpl.geometry import random_improper, random_rotation
 from refimpl.models import gvp
-from registry import _conv_inputs, random_graph
+from registry import _conv_inputs
 
 RNG = np.random.default_rng(0)
 

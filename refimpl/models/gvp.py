@@ -32,7 +32,7 @@ No dropout (inference and deterministic training only).
 import numpy as np
 
 from refimpl.core import init
-from refimpl.core.layers import activation, linear_backward, linear_forward, sigmoid_backward, sigmoid_forward
+from refimpl.core.layers import activation, linear_backward, linear_forward
 from refimpl.core.scatter import (gather_backward, gather_forward, scatter_mean_backward, scatter_mean_forward,
                                   scatter_sum_backward, scatter_sum_forward)
 from refimpl.core.validate import as_edge_index, as_float_array, check_like, check_positive_int
