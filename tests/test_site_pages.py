@@ -351,12 +351,13 @@ def test_student_page_has_the_statements_and_no_solution(monkeypatch, page):
 
 def test_student_edition_colab_button_opens_the_exercise_notebook(monkeypatch):
     url = "https://colab.research.google.com/github/o/r/blob/main/book/solutions_04_schnet.ipynb"
-    context = {"header_buttons": [{"type": "group", "buttons": [{"url": url}, {"url": "other"}]}]}
+    download = "../_sources/book/solutions_04_schnet.ipynb"
+    context = {"header_buttons": [{"type": "group", "buttons": [{"url": url}, {"url": download}]}]}
     for student, expected in [("0", url), ("1", url.replace("book/solutions_04_schnet", "exercises/04_schnet"))]:
         monkeypatch.setenv("GGNN_STUDENT_EDITION", student)
         ctx = json.loads(json.dumps(context))
         sphinx_site.student_links(None, "book/solutions_04_schnet", None, ctx, None)
-        assert ctx["header_buttons"][0]["buttons"] == [{"url": expected}, {"url": "other"}]
+        assert ctx["header_buttons"][0]["buttons"] == [{"url": expected}, {"url": download}]
 
 
 FAKE_BUNDLE = ('var p={github:[496,512,[],"f09b","M1 1h2"]};(function(){d("fab",p),d("fa-brands",p)})();'

@@ -200,7 +200,8 @@ def skip_solutions_in_prev_next(app, pagename, templatename, context, doctree):
 
 def student_links(app, pagename, templatename, context, doctree):
     """Student edition: a solutions page's Colab button opens the exercise notebook (the page
-    itself is made from it), never the solved book/solutions_NAME.ipynb of the repository."""
+    itself is made from it), never the solved book/solutions_NAME.ipynb of the repository; its
+    download stays ``_sources/book/solutions_NAME.ipynb``, which on_build_finished rewrites."""
     if not (student_edition() and pagename.startswith(SOLUTIONS_PREFIX)):
         return
     solved = f"{pagename}.ipynb"
@@ -208,7 +209,8 @@ def student_links(app, pagename, templatename, context, doctree):
 
     def fix(buttons):
         for b in buttons:
-            if isinstance(b.get("url"), str) and b["url"].endswith("/" + solved):
+            url = b.get("url")             # a launch link (the download of _sources is the page itself)
+            if isinstance(url, str) and url.startswith("http") and url.endswith("/" + solved):
                 b["url"] = b["url"][: -len(solved)] + exercise
             fix(b.get("buttons", []))
     fix(context.get("header_buttons", []))
