@@ -2,10 +2,20 @@
 
 A page fails on a console error or uncaught exception, on any request leaving the site (the
 book must work offline: MathJax and 3Dmol.js are served from ``_static/vendor``), on a py3Dmol
-view whose canvas stays blank, on math MathJax did not render (or rendered as an error) or drew wider than the text column, and on
+view whose canvas stays blank, on math MathJax did not render (or rendered as an error), and on
 a notebook page without a Colab button that opens the right notebook of the repository. The
 interactive rotation demo is driven: turning the molecule must leave the invariant energy
 unchanged and change the coordinate model's.
+
+Every page is also laid out at a desktop (1280 px) and a phone (390 px) width, and fails when
+anything is cut off (``layout_problems``): a code, output or table block wider than the text
+column (or scrolling sideways inside it), a display equation wider than the column that does not
+scroll with a visible scrollbar, an equation running into its number, inline math clipped, a page
+that scrolls sideways; on a figure without a caption or with its file path as alt text, a
+figure shrunk below ``MIN_FIGURE_SCALE`` of its pixels at 1280 px, an image that does not load,
+an icon that draws nothing, a
+printed ``<py3Dmol.view at 0x...>``; and when the page with everything it loads weighs more
+than ``PAGE_BUDGET`` bytes (``page_weight``).
 
 Slow (a browser and the built site), so it runs only when asked, as ``.ci/run`` does:
 
@@ -34,6 +44,12 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--enable-unsafe-swiftshader", "--use-angle=swiftshader"]
 NOT_PAGES = ("_static", "_sources", "_images", "_downloads", "jupyter_execute")
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+# Bytes a page may load (HTML, CSS, scripts, fonts, images; uncompressed). Measured on this build:
+# 1.65-1.76 MB for a page of text and math (the theme's CSS 0.4 MB, MathJax 0.8 MB), at most 2.62 MB
+# for a chapter with figures and 3D views (before: 3.7-4.5 MB, of which fontawesome.js 1.45 MB).
+PAGE_BUDGET = {"plain": 1_850_000, "figures": 2_800_000}
+MIN_FIGURE_SCALE = 0.9      # at 1280 px a figure is shown at >= 90 % of its pixels
 RAW_TEX = re.compile(r"\\\(|\\\[|\$\$|\\(?:frac|mathbf|mathrm|mathcal|sum|alpha|hat|vec|lVert)\b")
 
 pytestmark = pytest.mark.skipif(not ENABLED, reason="browser test: run by .ci/run after the book build "
@@ -81,9 +97,11 @@ def browser():
 class Visit:
     """One page opened in a fresh browser context, with what went wrong collected on the way."""
 
-    def __init__(self, browser, base, path):
+    def __init__(self, browser, base, path, width="desktop"):
         self.base, self.errors, self.outside = base, [], []
-        self.context = browser.new_context(viewport={"width": 1280, "height": 900})
+        self.context = browser.new_context(viewport=WIDTHS[width], is_mobile=width == "phone",
+                                           has_touch=width == "phone")
+        self.context.set_default_timeout(90_000)          # a loaded machine draws WebGL in software
         self.page = self.context.new_page()
         self.page.on("console", lambda m: m.type == "error" and self.errors.append(f"console: {m.text}"))
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
@@ -109,7 +127,8 @@ def wait_for_mathjax(page):
 
 
 def math_problems(page):
-    """Math spans that MathJax did not turn into mjx-container, MathJax errors, raw TeX in the text."""
+    """Math spans that MathJax did not turn into mjx-container, MathJax errors, raw TeX in the text
+    (equations wider than the column: ``layout_problems``)."""
     return page.evaluate(r"""() => {
         const out = [];
         document.querySelectorAll('.math').forEach(el => {
@@ -117,13 +136,6 @@ def math_problems(page):
                 out.push('unrendered: ' + el.textContent.slice(0, 60));
         });
         document.querySelectorAll('mjx-merror').forEach(el => out.push('MathJax error: ' + el.textContent.slice(0, 80)));
-        // A display equation wider than the text column is cut off or needs a sideways scroll.
-        document.querySelectorAll('mjx-container[display="true"]').forEach(el => {
-            const box = el.parentElement.getBoundingClientRect(), eq = el.firstElementChild.getBoundingClientRect();
-            if (eq.right > box.right + 1 || eq.left < box.left - 1)
-                out.push(`display equation wider than the text column (${Math.round(eq.width)} px > ` +
-                         `${Math.round(box.width)} px): ` + el.textContent.slice(0, 60));
-        });
         const skip = 'PRE,CODE,SCRIPT,STYLE,TEXTAREA,MJX-CONTAINER,MJX-ASSISTIVE-MML';
         const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT, {acceptNode: n =>
             n.parentElement && n.parentElement.closest(skip.toLowerCase().split(',').join(','))
@@ -132,6 +144,101 @@ def math_problems(page):
         while (walker.nextNode()) texts.push(walker.currentNode.textContent);
         out.push('TEXT:' + texts.join(' '));
         return out;
+    }""")
+
+
+LAYOUT_JS = r"""(minScale) => {
+    const out = [], article = document.querySelector('article.bd-article') || document.body;
+    const col = article.getBoundingClientRect();
+    const where = el => (el.id ? '#' + el.id + ' ' : '') + (el.textContent || el.getAttribute('src') || '')
+        .replace(/\s+/g, ' ').trim().slice(0, 50);
+    const doc = document.documentElement;
+    if (doc.scrollWidth > doc.clientWidth + 1)
+        out.push(`page scrolls sideways (${doc.scrollWidth} px > ${doc.clientWidth} px)`);
+    // Blocks: within the column, and not scrolling sideways inside it (what scrolls is hidden).
+    article.querySelectorAll('pre, div.highlight, div.cell_output, div.output, table, img, figure, ' +
+                             'div[id^="3dmolviewer_"], div.pst-scrollable-table-container').forEach(el => {
+        const r = el.getBoundingClientRect();
+        if (r.width === 0) return;
+        if (r.right > col.right + 1 || r.left < col.left - 1)
+            out.push(`${el.tagName.toLowerCase()} outside the text column (${Math.round(r.left)}..` +
+                     `${Math.round(r.right)} px, column ${Math.round(col.left)}..${Math.round(col.right)}): ${where(el)}`);
+        else if (el.scrollWidth > el.clientWidth + 1 && el.tagName !== 'IMG')
+            out.push(`${el.tagName.toLowerCase()} scrolls sideways (${el.scrollWidth - el.clientWidth} px hidden): ${where(el)}`);
+    });
+    // Display equations fit, or scroll with a visible cue (a scrollbar that takes room, or the
+    // edge shadow of ggnn.css, for phones whose scrollbars only show while scrolling).
+    const scrollsVisibly = a => ['auto', 'scroll'].includes(getComputedStyle(a).overflowX) &&
+        (a.offsetHeight - a.clientHeight >= 4 || /inset/.test(getComputedStyle(a).boxShadow));
+    article.querySelectorAll('mjx-container[display="true"]').forEach(el => {
+        const drawn = el.firstElementChild.getBoundingClientRect().width;
+        if (drawn > el.clientWidth + 1 && !scrollsVisibly(el))
+            out.push(`display equation cut off (${Math.round(drawn - el.clientWidth)} px, no visible scrollbar): ${where(el)}`);
+        if (el.scrollHeight > el.clientHeight + 2 && getComputedStyle(el).overflowY !== 'visible')
+            out.push(`display equation cut at top or bottom (${el.scrollHeight - el.clientHeight} px): ${where(el)}`);
+        const num = el.parentElement.querySelector(':scope > span.eqno');
+        if (num) {
+            const a = num.getBoundingClientRect(), m = el.firstElementChild.getBoundingClientRect();
+            const shown = el.getBoundingClientRect();
+            const right = Math.min(m.right, shown.right), left = Math.max(m.left, shown.left);
+            if (left < a.right && a.left < right && m.top < a.bottom && a.top < m.bottom)
+                out.push(`equation runs into its number ${num.textContent.trim()}: ${where(el)}`);
+        }
+    });
+    // Inline math: no ancestor that hides overflow cuts what is drawn (mjx-math; the assistive
+    // MathML beside it is invisible), unless that ancestor scrolls with a visible scrollbar.
+    article.querySelectorAll('mjx-container:not([display="true"]) > mjx-math').forEach(math => {
+        const el = math.parentElement, m = math.getBoundingClientRect();
+        if (el.closest('.toggle-hidden, details:not([open])')) return;      // folded away on purpose
+        for (let a = el; a && a !== article; a = a.parentElement) {
+            const st = getComputedStyle(a);
+            if (!['hidden', 'clip', 'auto', 'scroll'].includes(st.overflowX)) continue;
+            const r = a.getBoundingClientRect();
+            const cut = Math.max(r.left - m.left, m.right - r.right, r.top - m.top - 2, m.bottom - r.bottom - 2);
+            if (cut <= 1) continue;
+            if (!scrollsVisibly(a)) { out.push(`inline math clipped (${Math.round(cut)} px): ${where(el)}`); break; }
+        }
+        if (m.right > col.right + 1 && !el.closest('.ggnn-scrolls'))
+            out.push(`inline math beyond the text column: ${where(el)}`);
+    });
+    // Figures: a caption, real alt text, natural size where the column allows.
+    article.querySelectorAll('img').forEach(img => {
+        if (img.complete && img.naturalWidth === 0) out.push(`image did not load: ${img.getAttribute('src')}`);
+    });
+    article.querySelectorAll('div.cell_output img, figure img').forEach(img => {
+        const alt = (img.getAttribute('alt') || '').trim();
+        if (!alt || /[\/]|\.(png|jpe?g|svg)$/i.test(alt) || alt.split(/\s+/).length < 3)
+            out.push(`figure without real alt text (alt=${JSON.stringify(alt.slice(0, 40))}): ${img.getAttribute('src')}`);
+        const fig = img.closest('figure');
+        if (!fig || !fig.querySelector('figcaption') || !fig.querySelector('figcaption').textContent.trim())
+            out.push(`figure without a caption: ${img.getAttribute('src')}`);
+        if (minScale && img.naturalWidth && img.getBoundingClientRect().width < minScale * img.naturalWidth)
+            out.push(`figure shrunk to ${Math.round(100 * img.getBoundingClientRect().width / img.naturalWidth)} % ` +
+                     `of its ${img.naturalWidth} px: ${img.getAttribute('src')}`);
+    });
+    // Icons (CSS masks, tools/site_assets.py) draw something.
+    document.querySelectorAll('.fa-solid, .fas, .fa-regular, .far, .fa-brands, .fab').forEach(el => {
+        const st = getComputedStyle(el);
+        if (el.getClientRects().length && (st.maskImage || st.webkitMaskImage || 'none') === 'none' &&
+            getComputedStyle(el, '::before').content === 'none')
+            out.push(`icon draws nothing: ${el.className}`);
+    });
+    if (/<py3Dmol\.view at 0x/.test(article.textContent)) out.push('printed <py3Dmol.view at 0x...> under a 3D view');
+    return out;
+}"""
+
+
+def layout_problems(page, width):
+    """What is cut off, clipped or unlabelled on the page at this width (see the module docstring)."""
+    page.wait_for_timeout(200)          # ggnn.js fits the equations after MathJax
+    return page.evaluate(LAYOUT_JS, MIN_FIGURE_SCALE if width == "desktop" else 0)
+
+
+def page_weight(page):
+    """(bytes, requests) the page loaded: the document and every resource, uncompressed."""
+    return page.evaluate("""() => {
+        const all = performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'));
+        return [all.reduce((s, e) => s + (e.decodedBodySize || 0), 0), all.length];
     }""")
 
 
@@ -209,9 +316,25 @@ def test_page_works_offline(browser, server, path):
         problems = visit.errors + [f"request leaving the site: {u}" for u in visit.outside] + views + math
         if raw:
             problems.append(f"raw TeX outside math (unrendered math?): {raw}")
+        problems += layout_problems(visit.page, "desktop")
+        weight, requests = page_weight(visit.page)
+        budget = PAGE_BUDGET["figures" if visit.page.locator("article img, div[id^='3dmolviewer_']").count() else "plain"]
+        if weight > budget:
+            problems.append(f"page weighs {weight / 1e6:.2f} MB in {requests} requests (budget {budget / 1e6:.1f} MB)")
         assert not problems, f"{path}:\n  " + "\n  ".join(problems)
         if n_views:
             assert (SITE / "_static/vendor/3Dmol/3Dmol-min.js").is_file()
+    finally:
+        visit.close()
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_page_fits_a_phone(browser, server, path):
+    visit = Visit(browser, server, path, width="phone")
+    try:
+        wait_for_mathjax(visit.page)
+        problems = visit.errors + layout_problems(visit.page, "phone")
+        assert not problems, f"{path} at 390 px:\n  " + "\n  ".join(problems)
     finally:
         visit.close()
 

@@ -182,7 +182,7 @@ def test_every_solution_notebook_has_a_page():
 @pytest.mark.parametrize("page", SOLUTION_PAGES, ids=[p.stem for p in SOLUTION_PAGES])
 def test_solutions_pages_fold_every_solution_and_the_student_edition_removes_it(monkeypatch, page, student):
     """Each solution region of solutions/NAME.ipynb is in a cell of book/solutions_NAME.ipynb that
-    the site folds into a "Show solution" toggle and the student edition removes."""
+    the site folds into a "Show solution" toggle; the student edition's page has none of them."""
     monkeypatch.setenv("GGNN_STUDENT_EDITION", "1" if student else "0")
     source = [page.read_text()]
     sphinx_site.on_source_read(fake_app(".ipynb"), f"book/{page.stem}", source)
@@ -191,24 +191,27 @@ def test_solutions_pages_fold_every_solution_and_the_student_edition_removes_it(
     assert regions, f"solutions/{page.stem} has no solution region"
     for body in regions:
         holders = [c for c in cells if body <= set("".join(c["source"]).splitlines())]
+        if student:     # the page is replaced by the exercise statements (make_solution_pages.student_page)
+            assert not holders, f"{page.name}: in the student edition:\n{sorted(body)}"
+            continue
         assert holders, f"{page.name}: no cell holds the solution\n{sorted(body)}"
         for c in holders:
             tags = c["metadata"].get("tags", [])
-            if student:
-                assert "remove-cell" in tags, f"{page.name}: shown in the student edition:\n{sorted(body)}"
-            else:
-                assert "hide-input" in tags and "remove-cell" not in tags, f"{page.name}: not a toggle:\n{sorted(body)}"
-                assert c["metadata"]["mystnb"]["code_prompt_show"] == "Show solution"
+            assert "hide-input" in tags and "remove-cell" not in tags, f"{page.name}: not a toggle:\n{sorted(body)}"
+            assert c["metadata"]["mystnb"]["code_prompt_show"] == "Show solution"
 
 
 @pytest.mark.parametrize("student", [False, True])
 def test_student_edition_hides_sphinx_exercise_solutions(monkeypatch, student):
     monkeypatch.setenv("GGNN_STUDENT_EDITION", "1" if student else "0")
-    config = types.SimpleNamespace(exclude_patterns=[], hide_solutions=False, mathjax_path=None)
+    config = types.SimpleNamespace(exclude_patterns=[], hide_solutions=False, mathjax_path=None,
+                                   mathjax3_config={"options": {"a": 1}}, html_static_path=[])
     monkeypatch.setattr(sphinx_site, "ensure_node_modules", lambda root: None)
     sphinx_site.on_config_inited(types.SimpleNamespace(confdir=str(ROOT)), config)
     assert config.hide_solutions is student
     assert config.mathjax_path == sphinx_site.MATHJAX
+    assert config.mathjax3_config == {"options": {"a": 1}, **sphinx_site.MATHJAX_CONFIG}
+    assert config.html_static_path == [str(ROOT / "book" / "_static")]
     paired = [p.with_suffix(".ipynb").relative_to(ROOT).as_posix() for p in pair_notebooks.paired_notebooks()]
     assert set(paired) <= set(config.exclude_patterns)
 
@@ -255,3 +258,160 @@ def test_ci_runs_the_slow_site_tests_explicitly():
                      ci, re.MULTILINE)
     for workflow in ("tests.yml", "pages.yml"):
         assert "bash .ci/run" in (ROOT / ".github" / "workflows" / workflow).read_text(), workflow
+
+
+# ----------------------------------------------------------------------------- figures, navigation, assets
+import make_solution_pages  # noqa: E402  (tools/ is on the path, as for sphinx_site)
+import site_assets  # noqa: E402
+
+FIGURE_CALL = re.compile(r"plt\.(?:show|subplots|figure)\(")
+
+
+def code_cells(path):
+    if path.suffix == ".md":
+        return [m.group(2) for m in sphinx_site.CODE_CELL.finditer(path.read_text())]
+    return ["".join(c["source"]) for c in json.loads(path.read_text())["cells"] if c["cell_type"] == "code"]
+
+
+def test_every_figure_of_the_book_has_a_caption_and_alt_text():
+    """A cell that draws a matplotlib figure starts with ``#| fig-cap:`` and ``#| fig-alt:`` lines
+    (tools/sphinx_site.py turns them into the figure's caption and the image's alt text)."""
+    missing = []
+    for f in toc_files():
+        for path in (ROOT / f"{f}.md", ROOT / f"{f}.ipynb"):
+            if not path.exists() or (path.suffix == ".ipynb" and (ROOT / f"{f}.md").exists()):
+                continue
+            for code in code_cells(path):
+                if FIGURE_CALL.search(code):
+                    _, meta = sphinx_site.figure_options(code)
+                    if not meta or "figure" not in meta or "image" not in meta:
+                        missing.append(f"{path.name}: {code.splitlines()[0][:70]}")
+    assert not missing, "figure cells without '#| fig-cap:' and '#| fig-alt:' lines:\n" + "\n".join(missing)
+
+
+def test_figure_options_become_caption_and_alt_text_and_leave_the_code():
+    code, meta = sphinx_site.figure_options("#| fig-cap: A *curve*.\n#| fig-alt: A line going up.\nplt.plot(x)\n")
+    assert code == "plt.plot(x)" and meta == {"figure": {"caption": "A *curve*."}, "image": {"alt": "A line going up."}}
+    assert sphinx_site.figure_options("plt.plot(x)  # fig-cap: no") == ("plt.plot(x)  # fig-cap: no", None)
+    md = "```{code-cell} ipython3\n:tags: [hide-input]\n#| fig-cap: Cap.\n#| fig-alt: Alt text here.\nplt.show()\n```\n"
+    out = sphinx_site.with_figure_options_md(md)
+    assert ':tags: [hide-input]\n:mystnb: {"figure": {"caption": "Cap."}, "image": {"alt": "Alt text here."}}\nplt.show()\n```' in out
+    nb = {"cells": [{"cell_type": "code", "metadata": {}, "source": "#| fig-cap: Cap.\nplt.show()"}]}
+    source = [json.dumps(nb)]
+    sphinx_site.on_source_read(fake_app(".ipynb"), "ch", source)
+    cell = json.loads(source[0])["cells"][0]
+    assert cell["source"] == "plt.show()" and cell["metadata"]["mystnb"] == {"figure": {"caption": "Cap."}}
+
+
+def test_next_from_a_chapter_skips_the_solutions_pages():
+    order = ["book/09", "book/solutions_01_graphs", "book/solutions_02_x", "book/conventions"]
+    relations = {d: [None, order[k - 1] if k else None, order[k + 1] if k + 1 < len(order) else None]
+                 for k, d in enumerate(order)}
+    titles = {d: types.SimpleNamespace(astext=lambda d=d: d.upper()) for d in order}
+    app = types.SimpleNamespace(env=types.SimpleNamespace(collect_relations=lambda: relations, titles=titles),
+                                builder=types.SimpleNamespace(get_relative_uri=lambda a, b: b + ".html"))
+    context = {"next": {"link": "solutions_01_graphs.html"}, "prev": None}
+    sphinx_site.skip_solutions_in_prev_next(app, "book/09", None, context, None)
+    assert context["next"] == {"link": "book/conventions.html", "title": "BOOK/CONVENTIONS"}
+    context = {"prev": {"link": "x"}, "next": None}
+    sphinx_site.skip_solutions_in_prev_next(app, "book/conventions", None, context, None)
+    assert context["prev"]["link"] == "book/09.html"
+    context = {"prev": "p", "next": "n"}            # the solutions pages keep their own neighbours
+    sphinx_site.skip_solutions_in_prev_next(app, "book/solutions_02_x", None, context, None)
+    assert context == {"prev": "p", "next": "n"}
+
+
+def test_solutions_part_comes_after_every_chapter_part():
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    parts = [[c["file"] for c in p["chapters"]] for p in toc["parts"]]
+    solutions = next(k for k, files in enumerate(parts) if any("/solutions_" in f for f in files))
+    chapters = [k for k, files in enumerate(parts) if any(re.match(r"book/\d\d_", f) for f in files)]
+    assert chapters and max(chapters) < solutions
+
+
+@pytest.mark.parametrize("page", SOLUTION_PAGES, ids=[p.stem for p in SOLUTION_PAGES])
+def test_student_page_has_the_statements_and_no_solution(monkeypatch, page):
+    name = page.stem.removeprefix("solutions_")
+    nb = make_solution_pages.student_page(name)
+    assert {c["cell_type"] for c in nb["cells"]} == {"markdown"}, "a student page runs no code"
+    text = "\n".join("".join(c["source"]) for c in nb["cells"])
+    assert make_solution_pages.colab_link(name) in text
+    exercise = json.loads((ROOT / "exercises" / f"{name}.ipynb").read_text())
+    given = "\n".join("".join(c["source"]) for c in exercise["cells"])     # what the exercise itself shows
+    solved = {ln.strip() for region in solution_regions(name) for ln in region if len(ln.strip()) > 8}
+    assert not [ln for ln in solved if ln in text and ln not in given]
+    headings = [ln for c in exercise["cells"] if c["cell_type"] == "markdown"
+                for ln in "".join(c["source"]).splitlines() if ln.startswith("## ")]
+    assert headings and all(h in text for h in headings), "every exercise statement is on the page"
+    monkeypatch.setenv("GGNN_STUDENT_EDITION", "1")
+    source = [page.read_text()]
+    sphinx_site.on_source_read(fake_app(".ipynb"), f"book/{page.stem}", source)
+    assert json.loads(source[0]) == nb
+
+
+def test_student_edition_colab_button_opens_the_exercise_notebook(monkeypatch):
+    url = "https://colab.research.google.com/github/o/r/blob/main/book/solutions_04_schnet.ipynb"
+    download = "../_sources/book/solutions_04_schnet.ipynb"
+    context = {"header_buttons": [{"type": "group", "buttons": [{"url": url}, {"url": download}]}]}
+    for student, expected in [("0", url), ("1", url.replace("book/solutions_04_schnet", "exercises/04_schnet"))]:
+        monkeypatch.setenv("GGNN_STUDENT_EDITION", student)
+        ctx = json.loads(json.dumps(context))
+        sphinx_site.student_links(None, "book/solutions_04_schnet", None, ctx, None)
+        assert ctx["header_buttons"][0]["buttons"] == [{"url": expected}, {"url": download}]
+
+
+FAKE_BUNDLE = ('var p={github:[496,512,[],"f09b","M1 1h2"]};(function(){d("fab",p),d("fa-brands",p)})();'
+               'var p={bars:[448,512,["navicon"],"f0c9","M0 0h4"],"magnifying-glass":[512,512,[128269,"search"],'
+               '"f002","M5 5h1"]};(function(){d("fas",p),d("fa-solid",p)})();')
+
+
+def test_icons_become_css_masks_of_exactly_the_icons_used():
+    sets = site_assets.fontawesome_icons(FAKE_BUNDLE)
+    assert sets["fab"] == {"github": (496, 512, "M1 1h2")}
+    assert sets["fas"]["search"] == sets["fas"]["magnifying-glass"] == (512, 512, "M5 5h1")
+    used = site_assets.icons_used(['<i class="fab fa-github"></i> <span class="fa-solid fa-bars fa-lg">',
+                                   'x.innerHTML = "<i class=\\"fa-solid fa-search\\">"'])
+    assert used == {("fab", "github"), ("fas", "bars"), ("fas", "lg"), ("fas", "search")}
+    css = site_assets.icon_css(used, sets)
+    assert ".fab.fa-github" in css and ".fa-solid.fa-bars" in css and ".fa-solid.fa-search" in css
+    assert "fa-lg" not in css.split("}", 1)[1], "a size modifier is not an icon"
+    assert css.count("mask-image: url(") == 2 * 3 and "M0 0h4" in css
+
+
+def test_the_pages_load_no_icon_script(tmp_path):
+    (tmp_path / "_static" / "scripts").mkdir(parents=True)
+    (tmp_path / "_static" / "scripts" / "fontawesome.js").write_text(FAKE_BUNDLE)
+    page = tmp_path / "a.html"
+    page.write_text('<head><script defer src="_static/scripts/fontawesome.js?digest=1"></script></head>'
+                    '<i class="fa-solid fa-bars"></i>')
+    site_assets.finish(None, tmp_path)
+    assert "fontawesome.js" not in page.read_text()
+    assert not (tmp_path / "_static" / "scripts" / "fontawesome.js").exists()
+    assert ".fa-solid.fa-bars" in (tmp_path / "_static" / site_assets.ICON_CSS).read_text()
+
+
+FIGSIZE = re.compile(r"figsize\s*=\s*\(\s*([0-9.]+)\s*,")
+
+
+def test_figures_fit_the_column_with_labels_as_large_as_the_text():
+    """book/matplotlibrc (read from book/, where the chapters run) sets 12 pt labels at 100 dpi, i.e.
+    16.7 px, at least the 16 px body text; a figure at most 6.9 in (690 px) wide shows at that size."""
+    rc = dict(ln.split(":", 1) for ln in (ROOT / "book" / "matplotlibrc").read_text().splitlines()
+              if ln.strip() and not ln.startswith("#"))
+    dpi, size = float(rc["figure.dpi"]), float(rc["font.size"])
+    assert size * dpi / 72 >= 16 and 6.9 * dpi <= 700
+    wide = [f"{f}: figsize width {w}" for f in toc_files() for path in (ROOT / f"{f}.ipynb", ROOT / f"{f}.md")
+            if path.exists() for code in code_cells(path) for w in FIGSIZE.findall(code) if float(w) > 6.9]
+    assert not wide, "figures wider than the text column (6.9 in):\n" + "\n".join(wide)
+
+
+@pytest.mark.parametrize("svg", sorted((ROOT / "book" / "figures").glob("*.svg")), ids=lambda p: p.name)
+def test_diagrams_are_valid_svg_that_fit_the_column(svg):
+    """A broken SVG shows as its alt text only; one wider than 690 px is shrunk below its natural size."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg") and float(root.get("width")) <= 690, f"{svg.name}: width {root.get('width')}"
+    used = set().union(*(re.findall(r"figures/[\w.-]+\.svg", (ROOT / f"{f}.ipynb").read_text())
+                         for f in toc_files() if (ROOT / f"{f}.ipynb").exists()))
+    assert f"figures/{svg.name}" in used, f"{svg.name} is used by no page"

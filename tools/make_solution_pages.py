@@ -9,6 +9,10 @@ hints stay as comments), and so is the "How to work" paragraph, which is about t
 notebook. The first cell is the book's hidden install cell (tools/pair_notebooks.py), so the page's
 Colab button opens a notebook that runs. The pages are executed by the book build (a few seconds).
 
+The student edition builds ``student_page(NAME)`` in place of the page (tools/sphinx_site.py): the
+exercise statements of exercises/NAME.ipynb and a note that this edition has no solutions, no
+code and so no solved output; its Colab button and download open the exercise notebook.
+
     python tools/make_solution_pages.py          # write the pages (make_exercises.py does it too)
     python tools/make_solution_pages.py --check  # exit 1 if a page is out of date (used by the tests)
 """
@@ -113,6 +117,28 @@ def make_page(solution_nb, name):
         raise SystemExit(f"solutions/{name}.ipynb: no '# BEGIN SOLUTION' region, so there is no solution to show")
     nb["cells"] = [intro_cell(name, title, chapters_linking(name))] + cells
     return clean(with_install_cell(nb))
+
+
+STUDENT_NOTE = ("This edition of the course publishes the exercises without their solutions. Work "
+                "them in the [exercise notebook]({link}) (it opens in Colab): its check cells tell you "
+                "whether your code is right. The statements are repeated here for reference.")
+
+
+def student_page(name):
+    """The student edition's page for exercises/NAME.ipynb: its title, a note that there are no
+    solutions here, and the exercise notebook's markdown cells (the statements; no code, no output)."""
+    nb = read(ROOT / "exercises" / f"{name}.ipynb")
+    cells = [c for c in nb["cells"] if c["cell_type"] == "markdown"
+             and not source(c).lstrip().startswith("*Exercise notebook, generated")]
+    title = name
+    if cells and TITLE.match(source(cells[0]).splitlines()[0]):
+        lines = source(cells[0]).splitlines()
+        title = TITLE.match(lines[0]).group(1)
+        set_source(cells[0], "\n".join(lines[1:]).strip("\n"))
+    intro = {"cell_type": "markdown", "metadata": {}, "id": "student-page-intro"}
+    set_source(intro, f"# Exercises: {title}\n\n" + STUDENT_NOTE.format(link=colab_link(name)))
+    nb = {"cells": [intro] + [c for c in cells if source(c).strip()], "nbformat": 4, "nbformat_minor": 5}
+    return clean(nb)
 
 
 def expected_pages():

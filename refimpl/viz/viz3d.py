@@ -20,6 +20,7 @@ SYMBOLS = {1: "H", 5: "B", 6: "C", 7: "N", 8: "O", 9: "F", 14: "Si", 15: "P", 16
 COLORS = {1: "0.85", 6: "0.3", 7: "tab:blue", 8: "tab:red"}     # matplotlib colours of the fallback
 ARROW_COLORS = ("#d62728", "#1f77b4")                           # forces; a second set (e.g. predicted)
 STYLE = {"stick": {"radius": 0.12}, "sphere": {"scale": 0.22}}
+ZOOM = 1.6           # after zoomTo (which leaves a wide margin): the molecule fills most of the view
 
 
 def _check_molecule(Z, pos):
@@ -88,6 +89,16 @@ def _use_py3dmol(backend):
     return mod
 
 
+def _framed(view, zoom=ZOOM):
+    """Fit the camera to the molecule, and display the view as itself only: py3Dmol's views also
+    print their repr (``<py3Dmol.view at 0x...>``) under the picture unless shown with ``show()``."""
+    view.zoomTo()
+    if zoom != 1.0:
+        view.zoom(zoom)
+    view._ipython_display_ = view.show
+    return view
+
+
 def _point(p):
     return {"x": float(p[0]), "y": float(p[1]), "z": float(p[2])}
 
@@ -141,8 +152,7 @@ def forces_view(Z, pos, forces, scale=None, width=480, height=360, backend="auto
     view.addModel(xyz_block(Z, pos), "xyz")
     view.setStyle(STYLE)
     _add_arrows(view, pos, forces, scale, ARROW_COLORS[0])
-    view.zoomTo()
-    return view
+    return _framed(view)
 
 
 def rotated_pair_view(Z, pos, forces, R, forces_rotated, scale=None, width=720, height=340, backend="auto"):
@@ -174,8 +184,7 @@ def rotated_pair_view(Z, pos, forces, R, forces_rotated, scale=None, width=720, 
         _add_arrows(view, p, f, scale, ARROW_COLORS[0], **where)
         view.addLabel(title, {"position": {"x": 8, "y": 8, "z": 0}, "useScreen": True, "fontSize": 12,
                               "fontColor": "black", "backgroundColor": "white", "backgroundOpacity": 0.8}, **where)
-    view.zoomTo()
-    return view
+    return _framed(view)
 
 
 def trajectory_view(Z, traj, interval_ms=80, width=480, height=360, backend="auto"):
@@ -200,9 +209,8 @@ def trajectory_view(Z, traj, interval_ms=80, width=480, height=360, backend="aut
     view = mod.view(width=width, height=height)
     view.addModelsAsFrames("".join(xyz_block(Z, frame, f"frame {t}") for t, frame in enumerate(traj)), "xyz")
     view.setStyle(STYLE)
-    view.zoomTo()
     view.animate({"loop": "forward", "interval": interval_ms})
-    return view
+    return _framed(view, zoom=1.4)          # the atoms move: a little more margin
 
 
 def rotation_slider_html(Z, frames, width=520, height=380, scale=None, caption=""):
