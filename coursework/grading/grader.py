@@ -150,8 +150,6 @@ def run_all(outcomes, exercises, prepared, limits, jobs, private, hide, say, sal
         say(line)
         say(f"course salt: {salt_from}")
         sandbox = Sandbox(limits, iso, jobs)
-        say(f"grading {len(outcomes)} submission(s): {len(tasks)} exercise runs, {jobs} at a time, "
-            f"limits {limits.timeout:g} s and {limits.memory_mb} MB per exercise")
         remaining = {id(o): sum(1 for t in tasks if t[0] is o) for o in outcomes}
         lock, done, limits_not_set = threading.Lock(), [0], set()
 
@@ -196,6 +194,9 @@ def run_all(outcomes, exercises, prepared, limits, jobs, private, hide, say, sal
 
         stopped = None
         with SignalGuard(sandbox.pids) as guard:
+            # announced only now that signals are guarded: a stop from here on still writes the gradebook
+            say(f"grading {len(outcomes)} submission(s): {len(tasks)} exercise runs, {jobs} at a time, "
+                f"limits {limits.timeout:g} s and {limits.memory_mb} MB per exercise")
             pool = concurrent.futures.ThreadPoolExecutor(max_workers=jobs)
             futures = [pool.submit(work, t) for t in tasks]
             try:
