@@ -63,7 +63,8 @@ def package_source(tmp_path_factory):
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
-    shutil.copytree(ROOT / "refimpl", src / "refimpl", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    for package in ("refimpl", "coursework"):          # the library and the checks students call
+        shutil.copytree(ROOT / package, src / package, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     return src
 
 
@@ -99,8 +100,9 @@ def test_solution_runs_in_a_fresh_colab_like_environment(base_env, package_sourc
     client = NotebookClient(nb, kernel_name=kernel, timeout=900, resources={"metadata": {"path": str(workdir)}})
     client.execute()                                       # raises CellExecutionError on any failing cell
 
-    where = run([env / "bin" / "python", "-c", "import refimpl; print(refimpl.__file__)"], cwd=workdir).strip()
-    assert pathlib.Path(where).is_relative_to(env), f"refimpl came from {where}, not from the fresh environment"
+    for package in ("refimpl", "coursework"):
+        where = run([env / "bin" / "python", "-c", f"import {package}; print({package}.__file__)"], cwd=workdir).strip()
+        assert pathlib.Path(where).is_relative_to(env), f"{package} came from {where}, not from the fresh environment"
     data = run([env / "bin" / "python", "-c",
                 "from importlib import resources; print(sorted(p.name for p in (resources.files('refimpl') / 'data').iterdir()))"])
     shipped = sorted(p.name for p in (ROOT / "refimpl" / "data").iterdir() if p.suffix in (".npz", ".json"))
