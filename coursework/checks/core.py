@@ -126,6 +126,11 @@ def expect_edge_index(what, ei, num_nodes):
         raise CheckFailed(f"{what}: node ids must lie in [0, {num_nodes})")
 
 
+def scalar(a):
+    """The one number in ``a`` (check inputs keep scalars as shape (1,) arrays for the grader's transfer)."""
+    return np.asarray(a).reshape(-1)[0]
+
+
 def expect_tuple(what, got, n):
     """The student's function must return a tuple (or list) of n items."""
     if not isinstance(got, (tuple, list)) or len(got) != n:

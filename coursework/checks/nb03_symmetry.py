@@ -7,7 +7,8 @@ from refimpl.nn import mlp
 from refimpl.geometry import radius, symmetry
 from refimpl.data import tetris
 from refimpl import geometry as geo
-from coursework.checks.core import CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, student_function
+from coursework.checks.core import (CheckFailed, exercise, expect_array, expect_edge_index, expect_tuple, scalar,
+                                   student_function)
 from coursework.checks.hidden import after, expect_unchanged
 from coursework.checks.questions import question
 from refimpl.core import losses, optim
@@ -15,13 +16,9 @@ from refimpl.core import losses, optim
 NOTEBOOK = "03_symmetry"
 
 
-def _scalar(a):
-    """The one number in ``a`` (0-d or shape (1,): the grader's transfer may add an axis)."""
-    return np.asarray(a).reshape(-1)[0]
-
 
 def _rng_from(x, key="seed"):
-    return np.random.default_rng(int(_scalar(x[key])))
+    return np.random.default_rng(int(scalar(x[key])))
 
 
 # ----------------------------------------------------------------------------- random_rotation
@@ -47,7 +44,7 @@ def _draws(student, seed, count):
 
 
 def _rotation_run_basic(student, x):
-    return {"R": _draws(student, int(_scalar(x["seed"])), 50)}
+    return {"R": _draws(student, int(scalar(x["seed"])), 50)}
 
 
 def _rotation_verify_basic(x, got):
@@ -65,7 +62,7 @@ def _rotation_verify_basic(x, got):
 
 def _rotation_run_rng(student, x):
     fn = student_function(student, "random_rotation")
-    rng_a, rng_b = np.random.default_rng(int(_scalar(x["seed"]))), np.random.default_rng(int(_scalar(x["seed"])))
+    rng_a, rng_b = np.random.default_rng(int(scalar(x["seed"]))), np.random.default_rng(int(scalar(x["seed"])))
     first_a, first_b, second_a = fn(rng_a), fn(rng_b), fn(rng_a)
     return {"first_a": np.asarray(first_a, dtype=np.float64), "first_b": np.asarray(first_b, dtype=np.float64),
             "second_a": np.asarray(second_a, dtype=np.float64)}
@@ -81,7 +78,7 @@ def _rotation_verify_rng(x, got):
 
 
 def _rotation_run_uniform(student, x):
-    return {"R": _draws(student, int(_scalar(x["seed"])), NUM_DRAWS)}
+    return {"R": _draws(student, int(scalar(x["seed"])), NUM_DRAWS)}
 
 
 def _rotation_verify_uniform(x, got):
@@ -220,11 +217,11 @@ def _radius_inputs(rng):
 
 
 def _radius_run(student, x):
-    return {"edge_index": student_function(student, "radius_graph")(x["pos"], float(_scalar(x["cutoff"])))}
+    return {"edge_index": student_function(student, "radius_graph")(x["pos"], float(scalar(x["cutoff"])))}
 
 
 def _radius_verify(x, got):
-    want = radius.radius_graph(x["pos"], float(_scalar(x["cutoff"])))
+    want = radius.radius_graph(x["pos"], float(scalar(x["cutoff"])))
     _expect_same_edges("radius_graph(pos, 2.5) on 30 random atoms", got["edge_index"], want, len(x["pos"]))
 
 
@@ -401,7 +398,7 @@ def _augment_inputs(rng):
 def _augment_run(student, x):
     params = {k[len("param_"):]: v.copy() for k, v in x.items() if k.startswith("param_")}
     train = student_function(student, "train_with_augmentation")
-    out = train(x["X"], x["y"], params, _rng_from(x), int(_scalar(x["epochs"])))
+    out = train(x["X"], x["y"], params, _rng_from(x), int(scalar(x["epochs"])))
     trained, losses = expect_tuple("train_with_augmentation(X, y, params, rng, epochs)", out, 2)
     if not isinstance(trained, dict) or set(trained) != set(params):
         raise CheckFailed(f"train_with_augmentation(...)[0]: expected the params dict with keys {sorted(params)}")
@@ -410,7 +407,7 @@ def _augment_run(student, x):
 
 def _augment_verify_loss(x, got):
     losses = got["losses"]
-    expect_array("train_with_augmentation(...)[1] (one loss per epoch)", losses, np.zeros(int(_scalar(x["epochs"]))),
+    expect_array("train_with_augmentation(...)[1] (one loss per epoch)", losses, np.zeros(int(scalar(x["epochs"]))),
                  atol=np.inf)
     first, last = losses[:20].mean(), losses[-20:].mean()
     if not last < 0.5 * first:

@@ -6,16 +6,12 @@ from refimpl import geometry as geo
 from refimpl.simulation import md
 from refimpl.nn import cutoffs, radial
 from refimpl.models import schnet
-from coursework.checks.core import CheckFailed, exercise, expect_array, expect_tuple, student_function
+from coursework.checks.core import CheckFailed, exercise, expect_array, expect_tuple, scalar, student_function
 from coursework.checks.hidden import after, expect_unchanged
 from coursework.checks.questions import question
 
 NOTEBOOK = "04_schnet"
 
-
-def _scalar(a):
-    """The one number in ``a`` (inputs keep scalars as shape (1,) arrays: the grader's transfer needs ndim >= 1)."""
-    return np.asarray(a).reshape(-1)[0]
 
 
 def _pair(student, fwd_name, args, dout=None, bwd_name=None):
@@ -42,38 +38,38 @@ def _radial_inputs(rng, cutoff=4.0, n_rbf=7, n=10):
 
 
 def _rbf_run(student, x):
-    res = _pair(student, "gaussian_rbf_forward", (x["d"], int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"]))),
+    res = _pair(student, "gaussian_rbf_forward", (x["d"], int(scalar(x["n_rbf"])), float(scalar(x["cutoff"]))),
                 x["de"], "gaussian_rbf_backward")
     return {"e": res["out"], "dd": res["grads"]}
 
 
 def _rbf_verify_forward(x, got):
-    want, _ = radial.gaussian_rbf_forward(x["d"], int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"])))
+    want, _ = radial.gaussian_rbf_forward(x["d"], int(scalar(x["n_rbf"])), float(scalar(x["cutoff"])))
     expect_array("gaussian_rbf_forward(d, 7, 4.0)[0] (13 distances, 7 Gaussians)", got["e"], want)
 
 
 def _rbf_verify_backward(x, got):
-    _, cache = radial.gaussian_rbf_forward(x["d"], int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"])))
+    _, cache = radial.gaussian_rbf_forward(x["d"], int(scalar(x["n_rbf"])), float(scalar(x["cutoff"])))
     expect_array("gaussian_rbf_backward(de, cache) (gradient w.r.t. d)", got["dd"],
                  radial.gaussian_rbf_backward(x["de"], cache))
 
 
 def _cut_run(student, x):
-    res = _pair(student, "cosine_cutoff_forward", (x["d"], float(_scalar(x["cutoff"]))), x["df"],
+    res = _pair(student, "cosine_cutoff_forward", (x["d"], float(scalar(x["cutoff"]))), x["df"],
                 "cosine_cutoff_backward")
     return {"f": res["out"], "dd": res["grads"]}
 
 
 def _cut_verify_forward(x, got):
-    want, _ = cutoffs.cosine_cutoff_forward(x["d"], float(_scalar(x["cutoff"])))
+    want, _ = cutoffs.cosine_cutoff_forward(x["d"], float(scalar(x["cutoff"])))
     f = got["f"]
-    if isinstance(f, np.ndarray) and f.shape == want.shape and np.any(f[x["d"] >= _scalar(x["cutoff"])] != 0):
+    if isinstance(f, np.ndarray) and f.shape == want.shape and np.any(f[x["d"] >= scalar(x["cutoff"])] != 0):
         raise CheckFailed("cosine_cutoff_forward: must be exactly 0 for d >= cutoff (the last two distances)")
     expect_array("cosine_cutoff_forward(d, 4.0)[0]", f, want)
 
 
 def _cut_verify_backward(x, got):
-    _, cache = cutoffs.cosine_cutoff_forward(x["d"], float(_scalar(x["cutoff"])))
+    _, cache = cutoffs.cosine_cutoff_forward(x["d"], float(scalar(x["cutoff"])))
     expect_array("cosine_cutoff_backward(df, cache) (gradient w.r.t. d; 0 beyond the cutoff)", got["dd"],
                  cutoffs.cosine_cutoff_backward(x["df"], cache))
 
@@ -91,7 +87,7 @@ def _radial_other_inputs(rng):
 
 
 def _radial_other_run(student, x):
-    args = (x["d"], int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"])))
+    args = (x["d"], int(scalar(x["n_rbf"])), float(scalar(x["cutoff"])))
     rbf = _pair(student, "gaussian_rbf_forward", args, x["de"], "gaussian_rbf_backward")
     cut = _pair(student, "cosine_cutoff_forward", args[::2], x["df"], "cosine_cutoff_backward")
     return {"e": rbf["out"], "dd": rbf["grads"], "f": cut["out"], "dd_cut": cut["grads"], **after(x, "d", "de", "df")}
@@ -99,7 +95,7 @@ def _radial_other_run(student, x):
 
 def _radial_other_verify(x, got):
     expect_unchanged("the radial basis and cutoff, forward and backward", x, got, "d", "de", "df")
-    d, K, rc = x["d"], int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"]))
+    d, K, rc = x["d"], int(scalar(x["n_rbf"])), float(scalar(x["cutoff"]))
     want, cache = radial.gaussian_rbf_forward(d, K, rc)
     expect_array(f"gaussian_rbf_forward(d, {K}, {rc}) ({d.size} distances)", got["e"], want)
     expect_array(f"gaussian_rbf_backward for {K} Gaussians", got["dd"], radial.gaussian_rbf_backward(x["de"], cache))
@@ -232,7 +228,7 @@ def _forces_inputs(rng, n=6, F=4, K=5, cutoff=3.0, spread=1.2):
 
 def _forces_args(x, pos=None):
     return (x["pos"] if pos is None else pos, x["h0"], x["edge_index"], x["W_filter"], x["W_in2f"], x["w_out"],
-            int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"])))
+            int(scalar(x["n_rbf"])), float(scalar(x["cutoff"])))
 
 
 def _forces_run(student, x):
@@ -339,7 +335,7 @@ def _verlet_call(student, x, pos, vel, forces, calls):
         return springs(p)
 
     fn = student_function(student, "velocity_verlet_step")
-    return expect_tuple("velocity_verlet_step(...)", fn(pos, vel, forces, x["masses"], float(_scalar(x["dt"])),
+    return expect_tuple("velocity_verlet_step(...)", fn(pos, vel, forces, x["masses"], float(scalar(x["dt"])),
                                                       force_fn), 3)
 
 
@@ -354,7 +350,7 @@ def _verlet_run_step(student, x):
 
 def _verlet_reference(x):
     springs = _springs(x)
-    return md.velocity_verlet_step(x["pos"], x["vel"], springs(x["pos"]), x["masses"], float(_scalar(x["dt"])), springs)
+    return md.velocity_verlet_step(x["pos"], x["vel"], springs(x["pos"]), x["masses"], float(scalar(x["dt"])), springs)
 
 
 def _verlet_verify_step(x, got):
@@ -362,7 +358,7 @@ def _verlet_verify_step(x, got):
     springs, c = _springs(x), md.EV_PER_AMU_A_TO_A_PER_FS2
     # the same step without the unit factor: F/m taken as if it were already in A/fs^2
     no_units = md.velocity_verlet_step(x["pos"], x["vel"], springs(x["pos"]), x["masses"] * c,
-                                       float(_scalar(x["dt"])), springs)[0]
+                                       float(scalar(x["dt"])), springs)[0]
     p = got["pos"]
     if isinstance(p, np.ndarray) and p.shape == no_units.shape and np.allclose(p, no_units, rtol=1e-6, atol=0):
         raise CheckFailed("velocity_verlet_step: the step is off by the unit factor; F/m in eV/(amu A) must be "
@@ -373,13 +369,13 @@ def _verlet_verify_step(x, got):
 
 
 def _verlet_verify_calls(x, got):
-    n = int(_scalar(got["n_calls"]))
+    n = int(scalar(got["n_calls"]))
     if n != 1:
         raise CheckFailed(f"velocity_verlet_step: force_fn must be called exactly once per step (at the new "
                           f"positions; the forces at the old ones are given), it was called {n} times")
     expect_array("the positions passed to force_fn (must be the new positions)", got["called_at"][0],
                  _verlet_reference(x)[0])
-    if not bool(_scalar(got["inputs_unchanged"])):
+    if not bool(scalar(got["inputs_unchanged"])):
         raise CheckFailed("velocity_verlet_step: pos or vel was modified in place; return new arrays instead")
 
 

@@ -5,14 +5,10 @@ import numpy as np
 from refimpl import geometry as geo
 from refimpl.models import painn
 from refimpl.nn import cutoffs, radial
-from coursework.checks.core import CheckFailed, exercise, expect_array, expect_tuple, student_function
+from coursework.checks.core import CheckFailed, exercise, expect_array, expect_tuple, scalar, student_function
 
 NOTEBOOK = "07_painn"
 
-
-def _scalar(a):
-    """The one number in ``a`` (inputs keep scalars as shape (1,) arrays for the grader's transfer)."""
-    return np.asarray(a).reshape(-1)[0]
 
 
 # ----------------------------------------------------------------------------- sine basis
@@ -28,7 +24,7 @@ def _sine_inputs(rng):
 
 
 def _sine_args(x):
-    return x["d"], int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"]))
+    return x["d"], int(scalar(x["n_rbf"])), float(scalar(x["cutoff"]))
 
 
 def _sine_run(student, x):
@@ -76,7 +72,7 @@ def _filters_inputs(rng):
 
 
 def _filters_args(x):
-    return x["pos"], x["edge_index"], x["W"], x["b"], int(_scalar(x["n_rbf"])), float(_scalar(x["cutoff"]))
+    return x["pos"], x["edge_index"], x["W"], x["b"], int(scalar(x["n_rbf"])), float(scalar(x["cutoff"]))
 
 
 def filters_and_directions(pos, edge_index, W, b, n_rbf, cutoff):

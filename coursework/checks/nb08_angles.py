@@ -6,13 +6,10 @@ from refimpl.geometry import displacement_forward
 from refimpl.geometry.radius import radius_graph
 from refimpl.geometry.triplets import triplet_cosine_forward, triplets
 from refimpl.nn.angular import legendre_backward, legendre_forward
-from coursework.checks.core import CheckFailed, exercise, expect_array, expect_tuple, student_function
+from coursework.checks.core import CheckFailed, exercise, expect_array, expect_tuple, scalar, student_function
 
 NOTEBOOK = "08_angles"
 
-
-def _scalar(a):
-    return np.asarray(a).reshape(-1)[0]
 
 
 # ----------------------------------------------------------------------------- triplets and angles
@@ -35,7 +32,7 @@ def _directed_inputs(rng):
 
 def _triplets_run(student, x):
     out = expect_tuple("triplets(edge_index, num_nodes)",
-                       student_function(student, "triplets")(x["edge_index"], int(_scalar(x["num_nodes"]))), 2)
+                       student_function(student, "triplets")(x["edge_index"], int(scalar(x["num_nodes"]))), 2)
     return {"idx_kj": out[0], "idx_ji": out[1]}
 
 
@@ -62,7 +59,7 @@ def _verify_triplets(what):
                               f"j of idx_ji (edge_index[1][idx_kj] == edge_index[0][idx_ji]); row 0 is the source")
         if np.any(ei[0, kj] == ei[1, ji]):
             raise CheckFailed(f"{what}: some triplets have k == i (going back along the same bond); drop them")
-        want = sorted(zip(*(a.tolist() for a in triplets(ei, int(_scalar(x["num_nodes"]))))))
+        want = sorted(zip(*(a.tolist() for a in triplets(ei, int(scalar(x["num_nodes"]))))))
         if have != want:
             raise CheckFailed(f"{what}: expected {len(want)} triplets, got {len(have)} "
                               f"({len(set(want) - set(have))} missing, {len(set(have) - set(want))} extra)")
@@ -110,7 +107,7 @@ def _legendre_inputs(rng):
 
 def _legendre_run(student, x):
     out, cache = expect_tuple("legendre_forward(c, num_spherical)",
-                              student_function(student, "legendre_forward")(x["c"], int(_scalar(x["L"]))), 2)
+                              student_function(student, "legendre_forward")(x["c"], int(scalar(x["L"]))), 2)
     return {"P": out, "dc": student_function(student, "legendre_backward")(x["dP"], cache)}
 
 
